@@ -1,0 +1,512 @@
+"""Check a return cell by cell: raw sheets -> typed tables + a Report.
+
+``check_return(data, file_name)`` is the one entry point the upload page, the
+command line, the demo generator and the benchmark all use. Columns are
+checked a distinct value at a time and rows are flagged with pandas masks, so
+a 50,000-row return costs little more than reading it.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from .issues import ERROR, Issue, Report, hint_from, make_issue
+from .normalise import (
+    Period, clean_text, is_blank, map_unique, parse_date, parse_number, parse_period,
+    raw_text, split_partners,
+)
+from .read import DEFAULT_LIMITS, Limits, RawWorkbook, read_workbook
+from .reference import Reference, load_reference, norm_key
+
+# --------------------------------------------------------------------------
+# The return format's headers (RETURN_FORMAT.md): key -> accepted spellings.
+COVER_LABELS = {
+    "unit": ("填报单位",),
+    "period": ("报告期", "报告期间", "报送期"),
+    "filler": ("填报人",),
+    "phone": ("联系电话", "电话"),
+    "fill_date": ("填报日期",),
+}
+COVER_REQUIRED = ("unit", "period")
+
+IND_HEADERS = {
+    "code": ("指标编码", "编码", "指标代码"),
+    "name": ("指标名称",),
+    "measure": ("计量单位", "单位"),
+    "value": ("截至本期末累计值", "本期末累计值", "累计值", "截至期末累计值"),
+    "increase": ("其中：本期新增", "其中:本期新增", "本期新增"),
+    "note": ("备注",),
+}
+ITEM_HEADERS = {
+    "seq": ("序号",),
+    "name": ("事项名称", "名称", "项目名称"),
+    "type": ("事项类别", "类别"),
+    "sector": ("所属领域", "领域"),
+    "partners": ("合作国家（地区）", "合作国家/地区", "合作国家或地区", "合作国家", "合作国别"),
+    "partner_institutions": ("合作单位", "合作机构"),
+    "local_institution": ("本地承担单位", "承担单位"),
+    "start_date": ("起始日期", "开始日期", "起始时间"),
+    "status": ("状态",),
+    "funding": ("投入经费（万元）", "投入经费(万元)", "投入经费", "经费（万元）"),
+    "note": ("备注",),
+}
+ITEM_REQUIRED = ("name", "type", "sector")
+TOTAL_MARKS = {"合计", "总计", "小计", "合计：", "总计："}
+
+PARTNER_KIND_ZH = {"foreign": "外国", "domestic": "国内地区"}
+NEED_ZH = {"foreign": "外国合作国家", "domestic": "国内合作省（区、市）", "any": "合作国家（地区）"}
+
+
+@dataclass
+class CheckedReturn:
+    file_name: str
+    file_hash: str
+    unit_code: str | None = None
+    period: Period | None = None
+    cover: dict = field(default_factory=dict)
+    indicators: pd.DataFrame | None = None
+    items: pd.DataFrame | None = None
+    item_partners: pd.DataFrame | None = None
+    report: Report = field(default_factory=Report)
+    sheet_names: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    @property
+    def period_end(self) -> date | None:
+        return self.period.end if self.period else None
+
+
+def file_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --------------------------------------------------------------------------
+def _match_headers(row: list, spec: dict[str, tuple[str, ...]]) -> dict[str, tuple[int, str]]:
+    """-> key: (column index, header text as found, whitespace removed)."""
+    wanted = {norm_key(s): key for key, spellings in spec.items() for s in spellings}
+    found: dict[str, tuple[int, str]] = {}
+    for idx, cell in enumerate(row):
+        k = norm_key(cell)
+        key = wanted.get(k)
+        if key and key not in found:
+            found[key] = (idx, "".join(str(cell).split()))
+    return found
+
+
+def _find_header(rows: list[list], spec: dict, must: tuple[str, ...], scan: int = 30):
+    best, best_n = None, 0
+    for r in range(min(scan, len(rows))):
+        found = _match_headers(rows[r], spec)
+        if all(m in found for m in must):
+            return r, found
+        if len(found) > best_n:
+            best, best_n = (r, found), len(found)
+    return best if best_n >= 2 else None
+
+
+# --------------------------------------------------------------------------
+def _check_cover(rows: list[list], sheet: str, ref: Reference, out: CheckedReturn, today: date) -> None:
+    rep = out.report
+    labels = {norm_key(s): key for key, spellings in COVER_LABELS.items() for s in spellings}
+    found: dict[str, tuple[int, str, object]] = {}
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            key = labels.get(norm_key(cell)) if isinstance(cell, str) else None
+            if key and key not in found:
+                value = ""
+                for nxt in row[c + 1:c + 4]:  # next non-empty cell to the right
+                    if raw_text(nxt):
+                        value = nxt
+                        break
+                found[key] = (r + 1, "".join(str(cell).split()).rstrip("：:"), value)
+    for key in COVER_REQUIRED:
+        if key not in found:
+            rep.add(make_issue("label-missing", sheet=sheet, expected=COVER_LABELS[key][0]))
+        elif not raw_text(found[key][2]):
+            row, col, _ = found[key]
+            rep.add(make_issue("missing-value", sheet=sheet, row=row, column=col, value=""))
+
+    if "unit" in found and raw_text(found["unit"][2]):
+        row, col, value = found["unit"]
+        text = raw_text(value)
+        m = ref.lookups["unit"].resolve(text)
+        if m.ok:
+            out.unit_code = m.code
+        elif m.candidates:
+            rep.add(make_issue("ambiguous-unit", sheet=sheet, row=row, column=col, value=text,
+                               note=m.note or f"可能是{m.suggestion}", suggestion=m.suggestion))
+        else:
+            rep.add(make_issue("unknown-unit", sheet=sheet, row=row, column=col, value=text,
+                               hint=hint_from(m.suggestion), suggestion=m.suggestion))
+    if "period" in found and raw_text(found["period"][2]):
+        row, col, value = found["period"]
+        text = raw_text(value)
+        p = parse_period(value)
+        plan = ref.plan
+        if p is None:
+            rep.add(make_issue("unknown-period", sheet=sheet, row=row, column=col, value=text,
+                               suggestion="2019年第二季度、2019年上半年、2019年度"))
+        elif p.end < plan.start or p.start > plan.end:
+            rep.add(make_issue("period-outside-plan", sheet=sheet, row=row, column=col, value=text,
+                               plan=plan.short_name, start=plan.start, end=plan.end))
+            out.period = p
+        elif p.start > today:
+            rep.add(make_issue("period-future", sheet=sheet, row=row, column=col, value=text, today=today))
+            out.period = p
+        else:
+            if p.end > today:
+                rep.add(make_issue("period-not-ended", sheet=sheet, row=row, column=col, value=text, end=p.end))
+            out.period = p
+    for key in ("filler", "phone"):
+        if key in found:
+            out.cover[key] = raw_text(found[key][2]) or None
+    if "fill_date" in found and raw_text(found["fill_date"][2]):
+        row, col, value = found["fill_date"]
+        d, why = parse_date(value)
+        if why:
+            rep.add(make_issue("invalid-date", sheet=sheet, row=row, column=col, value=raw_text(value),
+                               severity="warning", hint=f"（{why}）"))
+        out.cover["fill_date"] = d
+
+
+# --------------------------------------------------------------------------
+def _read_count(cell, sheet: str, row: int, col: str, rep: Report) -> float | None:
+    """A non-negative whole number cell; None when blank or invalid."""
+    n = parse_number(cell)
+    raw = raw_text(cell)
+    if n.problem:
+        rep.add(make_issue(n.problem, sheet=sheet, row=row, column=col, value=raw,
+                           hint="，请填写阿拉伯数字；未填报请留空"))
+        return None
+    if n.value is None:
+        return None
+    if n.value < 0:
+        rep.add(make_issue("negative-number", sheet=sheet, row=row, column=col, value=raw))
+        return None
+    if not float(n.value).is_integer():
+        rep.add(make_issue("not-whole-number", sheet=sheet, row=row, column=col, value=raw))
+        return None
+    if n.normalised:
+        rep.add(make_issue("number-normalised", sheet=sheet, row=row, column=col, value=raw,
+                           number=int(n.value)))
+    return n.value
+
+
+def _check_indicators(rows: list[list], sheet: str, ref: Reference, out: CheckedReturn) -> None:
+    rep = out.report
+    hit = _find_header(rows, IND_HEADERS, ("value",))
+    if hit is None or "value" not in hit[1] or not ({"code", "name"} & hit[1].keys()):
+        missing = "截至本期末累计值" if hit and "value" not in hit[1] else "指标编码"
+        if hit is None:
+            rep.add(make_issue("header-missing", sheet=sheet, expected="指标编码、指标名称、截至本期末累计值"))
+        else:
+            rep.add(make_issue("column-missing", sheet=sheet, expected=missing if "value" not in hit[1]
+                               else "指标编码」或「指标名称"))
+        return
+    h, cols = hit
+    lookup = ref.lookups["indicator"]
+    seen: dict[str, int] = {}
+    records = []
+    for r in range(h + 1, len(rows)):
+        row = rows[r]
+        excel_row = r + 1
+        code_raw = raw_text(row[cols["code"][0]]) if "code" in cols else ""
+        name_raw = raw_text(row[cols["name"][0]]) if "name" in cols else ""
+        value_cell = row[cols["value"][0]]
+        inc_cell = row[cols["increase"][0]] if "increase" in cols else ""
+        if not code_raw and not name_raw:
+            if not is_blank(value_cell):
+                rep.add(make_issue("unknown-indicator", sheet=sheet, row=excel_row,
+                                   column=cols.get("code", cols.get("name"))[1], value="",
+                                   hint="：有数值但没有指标编码和名称"))
+            continue
+        code = None
+        if code_raw:
+            m = lookup.resolve(code_raw)
+            if m.ok:
+                code = m.code
+                if name_raw:
+                    mn = lookup.resolve(name_raw)
+                    if mn.code != code:
+                        rep.add(make_issue("indicator-name-mismatch", sheet=sheet, row=excel_row,
+                                           column=cols["name"][1], value=name_raw, ind=code,
+                                           expected=lookup.names[code]))
+            elif norm_key(code_raw) in TOTAL_MARKS:
+                continue
+            else:
+                col = cols["code"][1]
+                rep.add(make_issue("unknown-indicator", sheet=sheet, row=excel_row, column=col, value=code_raw,
+                                   hint=hint_from(m.suggestion), suggestion=m.suggestion))
+                continue
+        else:
+            m = lookup.resolve(name_raw)
+            if not m.ok:
+                if norm_key(name_raw) in TOTAL_MARKS:
+                    continue
+                rep.add(make_issue("unknown-indicator", sheet=sheet, row=excel_row, column=cols["name"][1],
+                                   value=name_raw, hint=hint_from(m.suggestion), suggestion=m.suggestion))
+                continue
+            code = m.code
+        if code in seen:
+            rep.add(make_issue("duplicate-indicator", sheet=sheet, row=excel_row,
+                               column=cols.get("code", cols.get("name"))[1], value=code_raw or name_raw,
+                               ind=code, other_row=seen[code]))
+            continue
+        seen[code] = excel_row
+        value = _read_count(value_cell, sheet, excel_row, cols["value"][1], rep)
+        increase = _read_count(inc_cell, sheet, excel_row, cols["increase"][1], rep) if "increase" in cols else None
+        note = raw_text(row[cols["note"][0]]) if "note" in cols else ""
+        if value is None and increase is None and not note:
+            continue
+        records.append({"indicator_code": code, "value": value, "increase": increase,
+                        "note": note or None, "row": excel_row})
+    df = pd.DataFrame(records, columns=["indicator_code", "value", "increase", "note", "row"])
+    df["value"] = df["value"].astype("Int64")
+    df["increase"] = df["increase"].astype("Int64")
+    out.indicators = df
+
+
+# --------------------------------------------------------------------------
+def _partner_info(ref: Reference):
+    lookup = ref.lookups["partner"]
+    kinds = dict(zip(ref.partners["code"], ref.partners["kind"]))
+
+    def info(raw):
+        parts = split_partners(raw)
+        codes, problems = [], []
+        for p in parts:
+            m = lookup.resolve(p)
+            if m.ok:
+                if m.code not in codes:
+                    codes.append(m.code)
+            elif m.candidates or m.note:
+                problems.append(("ambiguous-partner", p, m.suggestion, m.note))
+            else:
+                problems.append(("unknown-partner", p, m.suggestion, None))
+        ks = [kinds[c] for c in codes]
+        return (tuple(codes), tuple(ks), tuple(problems))
+    return info
+
+
+def _check_items(rows: list[list], sheet: str, ref: Reference, out: CheckedReturn) -> None:
+    rep = out.report
+    hit = _find_header(rows, ITEM_HEADERS, ITEM_REQUIRED)
+    if hit is None:
+        rep.add(make_issue("header-missing", sheet=sheet, expected="事项名称、事项类别、所属领域"))
+        return
+    h, cols = hit
+    missing = [ITEM_HEADERS[k][0] for k in ITEM_REQUIRED if k not in cols]
+    for m in missing:
+        rep.add(make_issue("column-missing", sheet=sheet, expected=m))
+    if missing:
+        return
+    body = rows[h + 1:]
+    n = len(body)
+    empty_col = [""] * n
+    width = len(rows[h])
+    raw = pd.DataFrame(body, dtype=object, columns=range(width)) if n else pd.DataFrame(columns=range(width), dtype=object)
+    data = {k: (raw[cols[k][0]] if k in cols else pd.Series(empty_col, dtype=object))
+            for k in ITEM_HEADERS}
+    df = pd.DataFrame({k: v.to_numpy() for k, v in data.items()})
+    df["row"] = np.arange(h + 2, h + 2 + n)
+    text = {k: map_unique(df[k], raw_text) for k in ITEM_HEADERS}
+
+    # blank rows and total rows are skipped
+    all_blank = np.ones(n, dtype=bool)
+    for k in ITEM_HEADERS:
+        all_blank &= (text[k] == "").to_numpy()
+    seq_key = map_unique(text["seq"], norm_key)
+    name_key = map_unique(text["name"], norm_key)
+    is_total = seq_key.isin(TOTAL_MARKS) | ((seq_key == "") & name_key.isin(TOTAL_MARKS))
+    keep = ~all_blank & ~is_total.to_numpy()
+    df = df[keep].reset_index(drop=True)
+    text = {k: v[keep].reset_index(drop=True) for k, v in text.items()}
+    rowno = df["row"]
+    col = {k: cols[k][1] for k in cols}
+
+    def flag(mask: pd.Series, code: str, key: str, values: pd.Series | None = None, **fields):
+        if not mask.any():
+            return
+        vals = (values if values is not None else text[key])[mask]
+        for r, v in zip(rowno[mask], vals):
+            rep.add(make_issue(code, sheet=sheet, row=int(r), column=col[key], value=v, **fields))
+
+    for key in ITEM_REQUIRED:
+        flag(text[key] == "", "missing-value", key)
+
+    # item type
+    tl = ref.lookups["item_type"]
+    tmatch = map_unique(text["type"], tl.resolve)
+    item_type = tmatch.map(lambda m: m.code)
+    bad = item_type.isna() & (text["type"] != "")
+    for r, v, m in zip(rowno[bad], text["type"][bad], tmatch[bad]):
+        sugg = m.suggestion or "其他合作事项"
+        hint = hint_from(m.suggestion, m.note) if m.suggestion else "；计划所列类别之外的事项请填「其他合作事项」"
+        rep.add(make_issue("unknown-item-type", sheet=sheet, row=int(r), column=col["type"], value=v,
+                           hint=hint, suggestion=sugg))
+    types = ref.item_types.set_index("name")
+    indicator = item_type.map(types["indicator_code"].replace("", None))
+    need = item_type.map(types["partner_required"])
+
+    # sector
+    sl = ref.lookups["sector"]
+    smatch = map_unique(text["sector"], sl.resolve)
+    sector = smatch.map(lambda m: m.code)
+    bad = sector.isna() & (text["sector"] != "")
+    for r, v, m in zip(rowno[bad], text["sector"][bad], smatch[bad]):
+        rep.add(make_issue("unknown-sector", sheet=sheet, row=int(r), column=col["sector"], value=v,
+                           hint=hint_from(m.suggestion), suggestion=m.suggestion))
+
+    # partners
+    pinfo = map_unique(text["partners"], _partner_info(ref))
+    pcodes = pinfo.map(lambda t: list(t[0]))
+    pkinds = pinfo.map(lambda t: t[1])
+    pprob = pinfo.map(lambda t: t[2])
+    has_prob = pprob.map(bool)
+    if "partners" in col:
+        for r, v, probs in zip(rowno[has_prob], text["partners"][has_prob], pprob[has_prob]):
+            for code, part, sugg, note in probs:
+                rep.add(make_issue(code, sheet=sheet, row=int(r), column=col["partners"], value=v, part=part,
+                                   hint=hint_from(sugg), note=note or "", suggestion=sugg))
+    has_foreign = pkinds.map(lambda ks: "foreign" in ks)
+    has_domestic = pkinds.map(lambda ks: "domestic" in ks)
+    has_any = pkinds.map(bool)
+    partner_col = col.get("partners", ITEM_HEADERS["partners"][0])
+    for kind, has in (("foreign", has_foreign), ("domestic", has_domestic), ("any", has_any)):
+        lacking = (need == kind) & ~has & ~has_prob
+        if not lacking.any():
+            continue
+        for r, v, t, codes, ks in zip(rowno[lacking], text["partners"][lacking], item_type[lacking],
+                                      pcodes[lacking], pkinds[lacking]):
+            if codes:  # partners given, but of the other kind
+                wrong = codes[0]
+                rep.add(make_issue("partner-wrong-kind", sheet=sheet, row=int(r), column=partner_col, value=v,
+                                   part_name=ref.partner_name(wrong), part_kind=PARTNER_KIND_ZH[ks[0]]
+                                   + ("（中国的地区，不是外国）" if ks[0] == "domestic" else ""),
+                                   item_type=t, need=NEED_ZH[kind],
+                                   suggestion="国内科技合作项目" if t == "国际科技合作项目" else None))
+            else:
+                rep.add(make_issue("partner-required", sheet=sheet, row=int(r), column=partner_col, value=v,
+                                   item_type=t, need=NEED_ZH[kind]))
+
+    # status
+    stl = ref.lookups["status"]
+    stmatch = map_unique(text["status"], stl.resolve)
+    status = stmatch.map(lambda m: m.code)
+    bad = status.isna() & (text["status"] != "")
+    if bad.any():
+        flag(bad, "unknown-status", "status", expected="、".join(stl.names))
+    live_status = dict(zip(ref.statuses["name"], ref.statuses["is_live"]))
+    is_live = status.map(live_status).fillna(True).astype(bool)
+
+    # start date
+    dparsed = map_unique(df["start_date"], parse_date)
+    start = dparsed.map(lambda t: t[0])
+    why = dparsed.map(lambda t: t[1])
+    bad = why.notna()
+    for r, v, w in zip(rowno[bad], text["start_date"][bad], why[bad]):
+        rep.add(make_issue("invalid-date", sheet=sheet, row=int(r), column=col["start_date"], value=v,
+                           hint=f"（{w}），请写成 2019-03-15 或 2019年3月15日"))
+    if out.period is not None and "start_date" in col:
+        end = out.period.end
+        late = start.map(lambda d: d is not None and d > end)
+        for r, v, d in zip(rowno[late], text["start_date"][late], start[late]):
+            rep.add(make_issue("date-after-period", sheet=sheet, row=int(r), column=col["start_date"], value=v,
+                               date=d, end=end))
+
+    # funding
+    fparsed = map_unique(df["funding"], parse_number)
+    funding = fparsed.map(lambda x: x.value)
+    bad = fparsed.map(lambda x: x.problem is not None)
+    flag(bad, "not-a-number", "funding", hint="，投入经费请填写数字（万元）")
+    neg = funding.map(lambda v: v is not None and v < 0)
+    flag(neg, "negative-funding", "funding")
+    funding = funding.where(~neg, None)
+
+    # duplicates: same name and type
+    dkey = name_key + "\x1f" + item_type.fillna(text["type"])
+    dup = dkey.duplicated(keep="first") & (text["name"] != "")
+    if dup.any():
+        first = pd.Series(rowno.to_numpy(), index=dkey.to_numpy())
+        first = first[~first.index.duplicated(keep="first")]
+        for r, v, k, t in zip(rowno[dup], text["name"][dup], dkey[dup], item_type[dup].fillna(text["type"][dup])):
+            rep.add(make_issue("duplicate-item", sheet=sheet, row=int(r), column=col["name"], value=v,
+                               item_type=t, other_row=int(first[k])))
+
+    items = pd.DataFrame({
+        "row": rowno.astype("int64"),
+        "item_name": text["name"],
+        "item_type": item_type,
+        "indicator_code": indicator,
+        "sector_code": sector,
+        "partners": pcodes,
+        "partner_institutions": text["partner_institutions"].replace("", None),
+        "local_institution": text["local_institution"].replace("", None),
+        "start_date": start,
+        "status": status,
+        "is_live": is_live,
+        "funding_wan": pd.to_numeric(funding, errors="coerce").astype("float64"),
+        "note": text["note"].replace("", None),
+    })
+    out.items = items
+    ip = items[["row", "partners"]].explode("partners").dropna(subset=["partners"])
+    ip = ip.rename(columns={"partners": "partner_code"})
+    kinds = dict(zip(ref.partners["code"], ref.partners["kind"]))
+    ip["partner_kind"] = ip["partner_code"].map(kinds)
+    out.item_partners = ip.reset_index(drop=True)
+
+
+def _check_totals(out: CheckedReturn, ref: Reference, ind_sheet: str, items_sheet: str) -> None:
+    if out.indicators is None or out.items is None:
+        return
+    reported = out.indicators.dropna(subset=["value"])
+    if reported.empty:
+        return
+    items = out.items
+    if items.empty:
+        out.report.add(make_issue("items-empty", sheet=items_sheet, count=len(reported)))
+        return
+    counts = items[items["is_live"]].groupby("indicator_code").size()
+    for r in reported.itertuples():
+        c = int(counts.get(r.indicator_code, 0))
+        if c != int(r.value):
+            out.report.add(make_issue("totals-mismatch", sheet=ind_sheet, row=int(r.row), column="截至本期末累计值",
+                                      value=str(r.value), ind=r.indicator_code,
+                                      expected=ref.indicator_name(r.indicator_code), number=int(r.value), count=c))
+
+
+def check_workbook(wb: RawWorkbook, data_hash: str, ref: Reference | None = None,
+                   today: date | None = None) -> CheckedReturn:
+    ref = ref or load_reference()
+    today = today or date.today()
+    out = CheckedReturn(file_name=wb.file_name, file_hash=data_hash, sheet_names=dict(wb.names))
+    out.report.extend(wb.issues)
+    if "cover" in wb.sheets:
+        _check_cover(wb.sheets["cover"], wb.names["cover"], ref, out, today)
+    if "indicators" in wb.sheets:
+        _check_indicators(wb.sheets["indicators"], wb.names["indicators"], ref, out)
+    if "items" in wb.sheets:
+        _check_items(wb.sheets["items"], wb.names["items"], ref, out)
+    _check_totals(out, ref, wb.names.get("indicators", ""), wb.names.get("items", ""))
+    if (out.indicators is not None and out.items is not None and out.report.ok
+            and out.indicators["value"].isna().all() and out.items.empty):
+        out.report.add(make_issue("empty-return", sheet=None))
+    return out
+
+
+def check_return(data: bytes, file_name: str, ref: Reference | None = None, today: date | None = None,
+                 limits: Limits = DEFAULT_LIMITS) -> CheckedReturn:
+    """Read and check one return. Never raises on bad input."""
+    wb = read_workbook(data, file_name, limits)
+    return check_workbook(wb, file_hash(data), ref, today)
+
+
+def has_errors(issues: list[Issue]) -> bool:
+    return any(i.severity == ERROR for i in issues)

@@ -1,0 +1,199 @@
+"""Workbook bytes -> raw sheets (lists of rows, row 1 = Excel row 1).
+
+python-calamine reads .xlsx, .xlsm and legacy .xls without running anything
+(macros, external links and formulas are never evaluated: a formula cell
+gives its saved value). Sheets are found by name, never by position. Every
+failure becomes an Issue; nothing here raises on bad input.
+"""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from python_calamine import CalamineWorkbook
+
+from .issues import Issue, make_issue
+from .reference import norm_key
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Refuse what would freeze the server before parsing it."""
+
+    max_file_bytes: int = 50 * 1024 * 1024
+    max_uncompressed_bytes: int = 500 * 1024 * 1024
+    max_rows: int = 200_000
+    max_columns: int = 200
+    max_sheets: int = 50
+
+
+DEFAULT_LIMITS = Limits()
+
+# Sheet names accepted for each required sheet, compared with norm_key.
+SHEETS = {
+    "cover": ("封面",),
+    "indicators": ("表1指标进展", "指标进展", "表1"),
+    "items": ("表2合作事项明细", "合作事项明细", "表2"),
+}
+SHEET_TITLES = {"cover": "封面", "indicators": "表1 指标进展", "items": "表2 合作事项明细"}
+
+
+@dataclass
+class RawWorkbook:
+    file_name: str
+    sheet_names: list[str]
+    sheets: dict[str, list[list]] = field(default_factory=dict)  # role -> rows
+    names: dict[str, str] = field(default_factory=dict)  # role -> sheet name as found
+    issues: list[Issue] = field(default_factory=list)
+
+
+def _human_bytes(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+def _find_sheet(names: list[str], role: str) -> str | None:
+    wanted = [norm_key(a) for a in SHEETS[role]]
+    keyed = {norm_key(n): n for n in names}
+    for w in wanted:
+        if w in keyed:
+            return keyed[w]
+    return None
+
+
+_DIM = re.compile(rb'<dimension ref="[A-Z]+\d+:([A-Z]+)(\d+)"')
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+\d+)"[^>]*?>(?:(?!</c>).)*?<f[^>]*>([^<]*)</f>(?:(?!</c>).)*?</c>', re.S)
+_SHEET_REL = re.compile(rb'<sheet [^>]*?name="([^"]+)"[^>]*?r:id="([^"]+)"')
+_REL = re.compile(rb'<Relationship [^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"')
+_REL2 = re.compile(rb'<Relationship [^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"')
+
+
+def _col_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _xlsx_sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> part path inside the package."""
+    try:
+        wb = zf.read("xl/workbook.xml")
+        rels = zf.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return {}
+    targets = {rid.decode(): tgt.decode() for rid, tgt in _REL.findall(rels)}
+    targets.update({rid.decode(): tgt.decode() for tgt, rid in _REL2.findall(rels)})
+    out = {}
+    import html
+    for name, rid in _SHEET_REL.findall(wb):
+        tgt = targets.get(rid.decode())
+        if tgt:
+            tgt = tgt.lstrip("/")
+            out[html.unescape(name.decode("utf-8"))] = tgt if tgt.startswith("xl/") else f"xl/{tgt}"
+    return out
+
+
+def _inspect_xlsx(data: bytes, name: str, wanted: dict[str, str], limits: Limits) -> list[Issue]:
+    """Package-level checks before parsing: zip bomb, sheet size, formulas with no value."""
+    issues: list[Issue] = []
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        total = sum(i.file_size for i in zf.infolist())
+    except zipfile.BadZipFile as exc:
+        return [make_issue("file-unreadable", value=name, detail=str(exc))]
+    if total > limits.max_uncompressed_bytes:
+        return [make_issue("file-too-large", value=name, detail=f"解压后有{_human_bytes(total)}",
+                           limit=_human_bytes(limits.max_uncompressed_bytes))]
+    parts = _xlsx_sheet_parts(zf)
+    for role, sheet in wanted.items():
+        part = parts.get(sheet)
+        if not part or part not in zf.namelist():
+            continue
+        with zf.open(part) as fh:
+            head = fh.read(4096)
+        m = _DIM.search(head)
+        if m:
+            rows, cols = int(m.group(2)), _col_number(m.group(1).decode())
+            if rows > limits.max_rows or cols > limits.max_columns:
+                issues.append(make_issue("sheet-too-large", sheet=sheet, value=f"{rows}行×{cols}列",
+                                         limit=f"{limits.max_rows}行×{limits.max_columns}列"))
+                continue
+        xml = zf.read(part)
+        if b"<f" not in xml:
+            continue
+        for ref, formula in _FORMULA_CELL.findall(xml):
+            cell = xml[xml.find(b'<c r="' + ref + b'"'):]
+            cell = cell[:cell.find(b"</c>")]
+            if b"<v>" not in cell and b"<v " not in cell and b"<is>" not in cell:
+                import html
+                row = int(re.sub(rb"[A-Z]", b"", ref))
+                issues.append(make_issue("formula-no-value", sheet=sheet, row=row,
+                                         value="=" + html.unescape(formula.decode("utf-8")),
+                                         cell=ref.decode()))
+    return issues
+
+
+def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
+    """Read the three sheets of a return. Problems are in ``.issues``."""
+    wb = RawWorkbook(file_name=file_name, sheet_names=[])
+    suffix = PurePath(file_name).suffix.lower()
+    if len(data) > limits.max_file_bytes:
+        wb.issues.append(make_issue("file-too-large", value=file_name, detail=f"有{_human_bytes(len(data))}",
+                                    limit=_human_bytes(limits.max_file_bytes)))
+        return wb
+    if not data:
+        wb.issues.append(make_issue("file-unreadable", value=file_name, detail="文件是空的"))
+        return wb
+    is_zip, is_ole = data.startswith(ZIP_MAGIC), data.startswith(OLE_MAGIC)
+    if is_ole and "EncryptedPackage".encode("utf-16-le") in data[:65536 * 8]:
+        wb.issues.append(make_issue("file-encrypted", value=file_name))
+        return wb
+    if not (is_zip or is_ole):
+        code = "file-type" if suffix not in EXCEL_SUFFIXES else "file-unreadable"
+        wb.issues.append(make_issue(code, value=file_name, detail="文件内容不是Excel格式"))
+        return wb
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        wb.sheet_names = list(book.sheet_names)
+    except Exception as exc:  # calamine raises several types for bad files
+        msg = str(exc)
+        if "password" in msg.lower() or "encrypt" in msg.lower():
+            wb.issues.append(make_issue("file-encrypted", value=file_name))
+        else:
+            wb.issues.append(make_issue("file-unreadable", value=file_name, detail=msg[:120]))
+        return wb
+    if len(wb.sheet_names) > limits.max_sheets:
+        wb.issues.append(make_issue("sheet-too-large", value=f"{len(wb.sheet_names)}个工作表",
+                                    limit=f"{limits.max_sheets}个工作表"))
+        return wb
+    for role in SHEETS:
+        found = _find_sheet(wb.sheet_names, role)
+        if found is None:
+            wb.issues.append(make_issue("sheet-missing", expected=SHEET_TITLES[role],
+                                        value="、".join(wb.sheet_names) or "无"))
+        else:
+            wb.names[role] = found
+    if is_zip:
+        pre = _inspect_xlsx(data, file_name, wb.names, limits)
+        wb.issues.extend(pre)
+        if any(i.code in ("file-too-large", "sheet-too-large", "file-unreadable") for i in pre):
+            return wb
+    for role, sheet in wb.names.items():
+        try:
+            rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        except Exception as exc:
+            wb.issues.append(make_issue("file-unreadable", sheet=sheet, value=file_name, detail=str(exc)[:120]))
+            continue
+        if len(rows) > limits.max_rows:
+            wb.issues.append(make_issue("sheet-too-large", sheet=sheet, value=f"{len(rows)}行",
+                                        limit=f"{limits.max_rows}行"))
+            continue
+        wb.sheets[role] = rows
+    return wb

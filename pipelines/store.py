@@ -1,0 +1,453 @@
+"""DuckDB storage: versioned schema, one transaction per load, public views.
+
+The whole state is the database file plus the folder of original files
+beside it (``<db stem>-files/``, one file per content hash). Every load is a
+new submission; a re-sent return for the same unit and period becomes the
+current version and the earlier one is kept. Nothing is ever deleted.
+
+DuckDB lets one process hold a file for writing. Connections here are short
+(open, work, close), writers queue on a lock file beside the database, and a
+connection that finds the file busy waits and retries with a message.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable, Iterator
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+from filelock import FileLock, Timeout
+
+from .checks import CheckedReturn
+from .issues import Issue, make_issue
+
+DEFAULT_DB = Path(os.environ.get("KJHZ_DB", Path(__file__).resolve().parent.parent / "var" / "kjhz.duckdb"))
+BUSY_TIMEOUT = float(os.environ.get("KJHZ_BUSY_TIMEOUT", "120"))
+
+# --------------------------------------------------------------------------
+# Schema: append a migration, never edit an applied one.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "initial schema", """
+    CREATE TABLE submissions (
+        submission_id BIGINT NOT NULL,
+        unit_code VARCHAR, period_code VARCHAR, period_kind VARCHAR,
+        period_start DATE, period_end DATE, version INTEGER,
+        file_name VARCHAR NOT NULL, file_hash VARCHAR NOT NULL, file_size BIGINT,
+        received_at TIMESTAMP NOT NULL, received_by VARCHAR, source VARCHAR,
+        status VARCHAR NOT NULL,            -- loaded | rejected
+        is_current BOOLEAN NOT NULL DEFAULT FALSE,
+        n_errors INTEGER, n_warnings INTEGER,
+        filler VARCHAR, phone VARCHAR, fill_date DATE, plan_id VARCHAR
+    );
+    CREATE TABLE submission_events (
+        submission_id BIGINT NOT NULL, action VARCHAR NOT NULL,  -- loaded | superseded | restored | rejected
+        event_at TIMESTAMP NOT NULL, by_user VARCHAR, note VARCHAR
+    );
+    CREATE TABLE indicator_values (
+        submission_id BIGINT NOT NULL, indicator_code VARCHAR NOT NULL,
+        value BIGINT, increase BIGINT, note VARCHAR, source_row INTEGER
+    );
+    CREATE TABLE items (
+        submission_id BIGINT NOT NULL, source_row INTEGER,
+        item_name VARCHAR, item_type VARCHAR, indicator_code VARCHAR, sector_code VARCHAR,
+        partners VARCHAR[], partner_institutions VARCHAR, local_institution VARCHAR,
+        start_date DATE, status VARCHAR, is_live BOOLEAN, funding_wan DOUBLE, note VARCHAR
+    );
+    CREATE TABLE item_partners (
+        submission_id BIGINT NOT NULL, source_row INTEGER,
+        partner_code VARCHAR, partner_kind VARCHAR
+    );
+    CREATE TABLE issues (
+        submission_id BIGINT NOT NULL, severity VARCHAR, code VARCHAR, sheet VARCHAR,
+        row_no INTEGER, column_name VARCHAR, value VARCHAR, message VARCHAR, suggestion VARCHAR
+    );
+    CREATE TABLE meta (key VARCHAR NOT NULL, value VARCHAR);
+    """),
+    (2, "public views", """
+    CREATE OR REPLACE VIEW v_submissions AS
+        SELECT * FROM submissions WHERE status = 'loaded' AND is_current;
+    CREATE OR REPLACE VIEW v_indicator_values AS
+        SELECT s.unit_code, s.period_end, v.indicator_code, v.value,
+               v.increase, s.period_code, s.submission_id, s.version, v.source_row
+        FROM indicator_values v JOIN v_submissions s USING (submission_id)
+        WHERE v.value IS NOT NULL;
+    CREATE OR REPLACE VIEW v_items AS
+        SELECT s.unit_code, s.period_end, i.item_name, i.item_type, i.indicator_code,
+               i.sector_code, i.status, i.is_live, i.start_date, i.funding_wan, i.partners,
+               i.partner_institutions, i.local_institution, i.note,
+               s.period_code, s.submission_id, s.version, s.file_name, i.source_row
+        FROM items i JOIN v_submissions s USING (submission_id);
+    CREATE OR REPLACE VIEW v_item_partners AS
+        SELECT s.unit_code, s.period_end, i.item_name, i.item_type, p.partner_code, p.partner_kind,
+               i.indicator_code, i.sector_code, i.is_live, i.funding_wan,
+               s.submission_id, i.source_row
+        FROM item_partners p
+        JOIN items i ON i.submission_id = p.submission_id AND i.source_row = p.source_row
+        JOIN v_submissions s ON s.submission_id = p.submission_id;
+    """),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def files_dir(db_path: Path | str) -> Path:
+    p = Path(db_path)
+    return p.with_name(p.stem + "-files")
+
+
+def _is_busy(exc: Exception) -> bool:
+    msg = str(exc).lower()
+    return ("lock" in msg or "different configuration" in msg or "being used" in msg
+            or "resource temporarily unavailable" in msg)
+
+
+def _say_waiting(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def connect(db_path: Path | str, *, write: bool = False, timeout: float | None = None,
+            on_wait: Callable[[str], None] | None = _say_waiting) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection; waits (and says so) while another process holds the file."""
+    db_path = Path(db_path)
+    timeout = BUSY_TIMEOUT if timeout is None else timeout
+    deadline = time.monotonic() + timeout
+    lock = FileLock(str(db_path) + ".lock") if write else None
+    if lock is not None:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            lock.acquire(timeout=0.05)
+        except Timeout:
+            if on_wait:
+                on_wait("数据库正被另一个写入任务使用，正在等待…")
+            try:
+                lock.acquire(timeout=max(0.1, deadline - time.monotonic()))
+            except Timeout as exc:
+                raise BusyError("数据库一直被占用，请稍后再试") from exc
+    told = False
+    delay = 0.02
+    try:
+        while True:
+            try:
+                con = duckdb.connect(str(db_path), read_only=not write)
+                break
+            except (duckdb.IOException, duckdb.ConnectionException, duckdb.InvalidInputException) as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    if _is_busy(exc):
+                        raise BusyError("数据库一直被占用，请稍后再试") from exc
+                    raise
+                if not told and on_wait:
+                    on_wait("数据库正忙（另一个程序正在使用），稍后自动重试…")
+                    told = True
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+        try:
+            yield con
+        finally:
+            con.close()
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+class BusyError(RuntimeError):
+    """The database stayed busy for longer than the timeout."""
+
+
+def init_db(db_path: Path | str) -> None:
+    """Create the database (and its files folder) or bring its schema up to date."""
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    files_dir(db_path).mkdir(parents=True, exist_ok=True)
+    if db_path.exists():
+        try:
+            with connect(db_path) as con:
+                if _schema_version(con) >= SCHEMA_VERSION:
+                    return
+        except duckdb.Error:
+            pass
+    with connect(db_path, write=True) as con:
+        migrate(con)
+
+
+def _schema_version(con) -> int:
+    has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'").fetchone()[0]
+    if not has:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+
+def migrate(con) -> None:
+    con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER, name VARCHAR, applied_at TIMESTAMP)")
+    current = _schema_version(con)
+    for version, name, sql in MIGRATIONS:
+        if version <= current:
+            continue
+        con.execute("BEGIN")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+
+
+# --------------------------------------------------------------------------
+def store_original(db_path: Path | str, data: bytes, digest: str, file_name: str) -> Path:
+    """Keep the uploaded bytes under their content hash (atomic, idempotent)."""
+    suffix = Path(file_name).suffix.lower() or ".bin"
+    folder = files_dir(db_path) / digest[:2]
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{digest}{suffix}"
+    if not target.exists():
+        tmp = target.with_name(f".{digest}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    return target
+
+
+def original_path(db_path: Path | str, digest: str) -> Path | None:
+    folder = files_dir(db_path) / digest[:2]
+    hits = sorted(folder.glob(f"{digest}.*")) if folder.exists() else []
+    return hits[0] if hits else None
+
+
+@dataclass
+class LoadResult:
+    file: str
+    status: str  # loaded | rejected | duplicate | checked (dry run)
+    unit_code: str | None
+    period_end: date | None
+    version: int | None
+    issues: list[Issue]
+    submission_id: int | None = None
+    duplicate_of: int | None = None
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+
+def history_issues(con, checked: CheckedReturn) -> list[Issue]:
+    """Checks that need what is already loaded: cumulative values must not fall."""
+    if checked.unit_code is None or checked.period is None or checked.indicators is None:
+        return []
+    if not _table_exists(con, "v_indicator_values"):
+        return []
+    prev = con.execute("""
+        SELECT indicator_code, value, period_end, period_code FROM (
+            SELECT *, row_number() OVER (PARTITION BY indicator_code ORDER BY period_end DESC) AS rn
+            FROM v_indicator_values WHERE unit_code = ? AND period_end < ?)
+        WHERE rn = 1""", [checked.unit_code, checked.period.end]).df()
+    if prev.empty:
+        return []
+    prev = prev.set_index("indicator_code")
+    out = []
+    sheet = checked.sheet_names.get("indicators")
+    for r in checked.indicators.dropna(subset=["value"]).itertuples():
+        if r.indicator_code in prev.index:
+            p = prev.loc[r.indicator_code]
+            if int(r.value) < int(p["value"]):
+                out.append(make_issue("value-decreased", sheet=sheet, row=int(r.row), column="截至本期末累计值",
+                                      value=str(r.value), ind=r.indicator_code, number=int(r.value),
+                                      previous=int(p["value"]), previous_period=p["period_code"]))
+    return out
+
+
+def _table_exists(con, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+
+
+def find_loaded(con, digest: str) -> tuple[int, int] | None:
+    row = con.execute("SELECT submission_id, version FROM submissions WHERE file_hash = ? AND status = 'loaded' "
+                      "ORDER BY submission_id LIMIT 1", [digest]).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def next_version(con, unit_code: str, period_end: date) -> int:
+    return con.execute("SELECT coalesce(max(version), 0) + 1 FROM submissions WHERE unit_code = ? AND period_end = ? "
+                       "AND status = 'loaded'", [unit_code, period_end]).fetchone()[0]
+
+
+def _arrow_items(sid: int, items: pd.DataFrame) -> pa.Table:
+    n = len(items)
+    return pa.table({
+        "submission_id": pa.array([sid] * n, pa.int64()),
+        "source_row": pa.array(items["row"].to_numpy(), pa.int32()),
+        "item_name": pa.array(items["item_name"].to_numpy(dtype=object), pa.string()),
+        "item_type": pa.array(items["item_type"].to_numpy(dtype=object), pa.string()),
+        "indicator_code": pa.array(items["indicator_code"].to_numpy(dtype=object), pa.string(), from_pandas=True),
+        "sector_code": pa.array(items["sector_code"].to_numpy(dtype=object), pa.string()),
+        "partners": pa.array(items["partners"].tolist(), pa.list_(pa.string())),
+        "partner_institutions": pa.array(items["partner_institutions"].to_numpy(dtype=object), pa.string(), from_pandas=True),
+        "local_institution": pa.array(items["local_institution"].to_numpy(dtype=object), pa.string(), from_pandas=True),
+        "start_date": pa.array(items["start_date"].tolist(), pa.date32()),
+        "status": pa.array(items["status"].to_numpy(dtype=object), pa.string(), from_pandas=True),
+        "is_live": pa.array(items["is_live"].to_numpy(), pa.bool_()),
+        "funding_wan": pa.array(items["funding_wan"].to_numpy(), pa.float64(), from_pandas=True),
+        "note": pa.array(items["note"].to_numpy(dtype=object), pa.string(), from_pandas=True),
+    })
+
+
+def _nullable(col: pd.Series) -> list:
+    return [None if pd.isna(x) else int(x) for x in col.tolist()]
+
+
+def _insert_issues(con, sid: int, issues: list[Issue]) -> None:
+    if not issues:
+        return
+    df = pd.DataFrame([{"submission_id": sid, "severity": i.severity, "code": i.code, "sheet": i.sheet,
+                        "row_no": i.row, "column_name": i.column, "value": i.value, "message": i.message,
+                        "suggestion": i.suggestion} for i in issues])
+    df["row_no"] = df["row_no"].astype("Int64")
+    con.register("_issues_df", df)
+    con.execute("INSERT INTO issues SELECT submission_id, severity, code, sheet, row_no, column_name, value, "
+                "message, suggestion FROM _issues_df")
+    con.unregister("_issues_df")
+
+
+def _new_id(con) -> int:
+    return con.execute("SELECT coalesce(max(submission_id), 0) + 1 FROM submissions").fetchone()[0]
+
+
+def save_checked(db_path: Path | str, checked: CheckedReturn, data: bytes, *, who: str | None = None,
+                 source: str = "cli", dry_run: bool = False, record_rejected: bool = True,
+                 on_wait: Callable[[str], None] | None = _say_waiting) -> LoadResult:
+    """Load a checked return as the new current version, in one transaction."""
+    db_path = Path(db_path)
+    issues = list(checked.report.issues)
+    base = dict(file=checked.file_name, unit_code=checked.unit_code, period_end=checked.period_end)
+    if dry_run and not db_path.exists():
+        errors = [i for i in issues if i.severity == "error"]
+        return LoadResult(status="rejected" if errors else "checked", version=None if errors else 1,
+                          issues=issues, **base)
+    init_db(db_path)
+    with connect(db_path, write=not dry_run, on_wait=on_wait) as con:
+        dup = find_loaded(con, checked.file_hash)
+        if dup is not None:
+            return LoadResult(status="duplicate", version=dup[1], issues=issues, duplicate_of=dup[0], **base)
+        issues += history_issues(con, checked)
+        errors = [i for i in issues if i.severity == "error"]
+        if dry_run:
+            version = None if errors else next_version(con, checked.unit_code, checked.period_end)
+            return LoadResult(status="rejected" if errors else "checked", version=version, issues=issues, **base)
+        if errors and not record_rejected:
+            return LoadResult(status="rejected", version=None, issues=issues, **base)
+        store_original(db_path, data, checked.file_hash, checked.file_name)
+        now = datetime.now()
+        p = checked.period
+        con.execute("BEGIN TRANSACTION")
+        try:
+            sid = _new_id(con)
+            version = None
+            if not errors:
+                version = next_version(con, checked.unit_code, checked.period_end)
+            cover = checked.cover
+            con.execute(
+                "INSERT INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [sid, checked.unit_code, p.code if p else None, p.kind if p else None,
+                 p.start if p else None, p.end if p else None, version, checked.file_name,
+                 checked.file_hash, len(data), now, who, source, "rejected" if errors else "loaded",
+                 False, len(errors), len(issues) - len(errors), cover.get("filler"), cover.get("phone"),
+                 cover.get("fill_date"), None])
+            _insert_issues(con, sid, issues)
+            if errors:
+                con.execute("INSERT INTO submission_events VALUES (?, 'rejected', ?, ?, NULL)", [sid, now, who])
+                con.execute("COMMIT")
+                return LoadResult(status="rejected", version=None, issues=issues, submission_id=sid, **base)
+            old = con.execute("SELECT submission_id FROM submissions WHERE unit_code = ? AND period_end = ? "
+                              "AND is_current", [checked.unit_code, checked.period_end]).fetchall()
+            con.execute("UPDATE submissions SET is_current = FALSE WHERE unit_code = ? AND period_end = ? "
+                        "AND is_current", [checked.unit_code, checked.period_end])
+            for (o,) in old:
+                con.execute("INSERT INTO submission_events VALUES (?, 'superseded', ?, ?, ?)",
+                            [o, now, who, f"被第{version}版取代"])
+            con.execute("UPDATE submissions SET is_current = TRUE WHERE submission_id = ?", [sid])
+            con.execute("INSERT INTO submission_events VALUES (?, 'loaded', ?, ?, NULL)", [sid, now, who])
+            ind = checked.indicators if checked.indicators is not None else pd.DataFrame(
+                columns=["indicator_code", "value", "increase", "note", "row"])
+            ind_tbl = pa.table({
+                "submission_id": pa.array([sid] * len(ind), pa.int64()),
+                "indicator_code": pa.array(ind["indicator_code"].tolist(), pa.string()),
+                "value": pa.array(_nullable(ind["value"]), pa.int64()),
+                "increase": pa.array(_nullable(ind["increase"]), pa.int64()),
+                "note": pa.array([None if pd.isna(x) else x for x in ind["note"].tolist()], pa.string()),
+                "source_row": pa.array(ind["row"].tolist(), pa.int32()),
+            })
+            con.execute("INSERT INTO indicator_values SELECT * FROM ind_tbl")
+            if checked.items is not None and len(checked.items):
+                items_tbl = _arrow_items(sid, checked.items)  # noqa: F841 (scanned by DuckDB)
+                con.execute("INSERT INTO items SELECT * FROM items_tbl")
+                ip = checked.item_partners
+                ip_tbl = pa.table({  # noqa: F841
+                    "submission_id": pa.array([sid] * len(ip), pa.int64()),
+                    "source_row": pa.array(ip["row"].to_numpy(), pa.int32()),
+                    "partner_code": pa.array(ip["partner_code"].tolist(), pa.string()),
+                    "partner_kind": pa.array(ip["partner_kind"].tolist(), pa.string()),
+                })
+                con.execute("INSERT INTO item_partners SELECT * FROM ip_tbl")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return LoadResult(status="loaded", version=version, issues=issues, submission_id=sid, **base)
+
+
+def make_current(db_path: Path | str, submission_id: int, who: str | None = None, note: str | None = None) -> None:
+    """Make an earlier loaded version current again (recorded; nothing deleted)."""
+    with connect(db_path, write=True) as con:
+        row = con.execute("SELECT unit_code, period_end, status FROM submissions WHERE submission_id = ?",
+                          [submission_id]).fetchone()
+        if row is None or row[2] != "loaded":
+            raise ValueError("只能恢复已成功入库的版本")
+        now = datetime.now()
+        con.execute("BEGIN TRANSACTION")
+        try:
+            old = con.execute("SELECT submission_id FROM submissions WHERE unit_code = ? AND period_end = ? "
+                              "AND is_current AND submission_id <> ?", [row[0], row[1], submission_id]).fetchall()
+            con.execute("UPDATE submissions SET is_current = FALSE WHERE unit_code = ? AND period_end = ? AND is_current",
+                        [row[0], row[1]])
+            con.execute("UPDATE submissions SET is_current = TRUE WHERE submission_id = ?", [submission_id])
+            for (o,) in old:
+                con.execute("INSERT INTO submission_events VALUES (?, 'superseded', ?, ?, ?)", [o, now, who, note])
+            con.execute("INSERT INTO submission_events VALUES (?, 'restored', ?, ?, ?)", [submission_id, now, who, note])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+def set_meta(db_path: Path | str, key: str, value: str | None) -> None:
+    with connect(db_path, write=True) as con:
+        con.execute("DELETE FROM meta WHERE key = ?", [key])
+        if value is not None:
+            con.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
+
+
+def get_meta(con, key: str) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def data_version(db_path: Path | str) -> tuple:
+    """Changes whenever the database file changes: a cache key for pages."""
+    p = Path(db_path)
+    out = []
+    for f in (p, p.with_name(p.name + ".wal")):
+        try:
+            st = f.stat()
+            out.append((st.st_mtime_ns, st.st_size))
+        except FileNotFoundError:
+            out.append(None)
+    return tuple(out)
