@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -24,11 +24,13 @@ from .store import DEFAULT_DB, LoadResult, save_checked
 
 def ingest_bytes(db_path: Path | str, data: bytes, file_name: str, *, who: str | None = None,
                  source: str = "cli", dry_run: bool = False, ref: Reference | None = None,
-                 today: date | None = None, on_wait: Callable[[str], None] | None = None) -> LoadResult:
+                 today: date | None = None, received_at: datetime | None = None,
+                 on_wait: Callable[[str], None] | None = None) -> LoadResult:
     """Check one return and, if it has no errors, load it as the current version."""
     checked = check_return(data, file_name, ref=ref, today=today)
     kwargs = {"on_wait": on_wait} if on_wait is not None else {}
-    return save_checked(db_path, checked, data, who=who, source=source, dry_run=dry_run, **kwargs)
+    return save_checked(db_path, checked, data, who=who, source=source, dry_run=dry_run,
+                        received_at=received_at, **kwargs)
 
 
 def ingest_path(db_path: Path | str, path: Path | str, **kwargs) -> LoadResult:

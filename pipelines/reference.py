@@ -248,7 +248,7 @@ def load_reference() -> Reference:
     lookups = {
         "unit": Lookup("unit", [(r.code, r.name, [r.short_name, *_split_aliases(r.aliases)])
                                 for r in units.itertuples()], ambiguous_for("unit")),
-        "indicator": Lookup("indicator", [(r.code, r.name, list(r.aliases))
+        "indicator": Lookup("indicator", [(r.code, r.name, [r.short_name, *r.aliases])
                                           for r in plan.indicators.itertuples()]),
         "item_type": Lookup("item_type", [(r.name, r.name, _split_aliases(r.aliases))
                                           for r in item_types.itertuples()], ambiguous_for("item_type")),

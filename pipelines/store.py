@@ -323,6 +323,7 @@ def _new_id(con) -> int:
 
 def save_checked(db_path: Path | str, checked: CheckedReturn, data: bytes, *, who: str | None = None,
                  source: str = "cli", dry_run: bool = False, record_rejected: bool = True,
+                 received_at: datetime | None = None,
                  on_wait: Callable[[str], None] | None = _say_waiting) -> LoadResult:
     """Load a checked return as the new current version, in one transaction."""
     db_path = Path(db_path)
@@ -345,7 +346,7 @@ def save_checked(db_path: Path | str, checked: CheckedReturn, data: bytes, *, wh
         if errors and not record_rejected:
             return LoadResult(status="rejected", version=None, issues=issues, **base)
         store_original(db_path, data, checked.file_hash, checked.file_name)
-        now = datetime.now()
+        now = received_at or datetime.now()
         p = checked.period
         con.execute("BEGIN TRANSACTION")
         try:

@@ -1,0 +1,95 @@
+"""总览: the plan's 14 indicators against target and elapsed time at an as-of date."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pipelines.figures import STATUS_COLORS, pct, progress_bars
+from pipelines.progress import STATUS_ORDER, indicator_sentence, sentences_for, summary_sentence
+from ui.common import choose_as_of, demo_banner, excel_bytes, fmt_date, q, reference, show_chart
+
+ref = reference()
+st.title("总览")
+st.caption(ref.plan.name)
+demo_banner()
+
+options = q("as_of_options")
+if not options:
+    st.info("还没有任何报表入库。请到「数据报送」页上传各盟市报表，或由管理员用命令行批量载入：\n\n"
+            "`python -m pipelines.ingest --db 数据库路径 报表文件夹/`")
+    st.stop()
+
+as_of = choose_as_of(options)
+table = q("progress_table", as_of)
+basis = q("return_basis", as_of)
+n_units = len(basis)
+n_current = int((basis["state"] == "当期").sum())
+n_carried = int((basis["state"] == "结转").sum())
+n_missing = int((basis["state"] == "缺报").sum())
+ref_end = basis["reference_end"].iloc[0]
+
+st.markdown(f"#### {summary_sentence(table, as_of)}")
+cols = st.columns(6)
+cols[0].metric("时间进度", pct(table["time_progress"].iloc[0]))
+counts = table["status"].value_counts()
+for c, s in zip(cols[1:], ["已完成", "超前", "略滞后", "滞后"]):
+    c.metric(s, f"{int(counts.get(s, 0))} 项")
+cols[5].metric("当期报送单位", f"{n_current}/{n_units}",
+               help=f"报告期末为 {fmt_date(ref_end)} 的报表；其余单位的数字沿用（结转）更早报告期，或缺报")
+
+extra = f"{n_units}个填报单位中{n_current}个当期报送" + (f"、{n_carried}个沿用上期" if n_carried else "") + \
+    (f"、{n_missing}个缺报" if n_missing else "")
+show_chart(progress_bars(table, as_of, "全区", extra), key="overview_bars")
+
+st.subheader("指标进展表")
+show = pd.DataFrame({
+    "编码": table["indicator_code"],
+    "指标": table["name"],
+    "计量单位": table["measure"],
+    "累计值": table["value"],
+    "基期值": table["baseline"].astype(int),
+    "目标值": table["target"].astype(int),
+    "完成率": table["completion_rate"].map(pct),
+    "时间进度": table["time_progress"].map(pct),
+    "差距（百分点）": table["gap_pp"].map(lambda g: "—" if pd.isna(g) else f"{g:+.1f}"),
+    "状态": table["status"],
+    "当期单位数": table["units_current"],
+    "结转单位数": table["units_carried"],
+})
+
+
+def _colour(v: str) -> str:
+    c = STATUS_COLORS.get(v)
+    return f"background-color: {c}; color: white; font-weight: 600" if c and v in STATUS_ORDER[:4] else ""
+
+
+st.dataframe(show.style.map(_colour, subset=["状态"]), hide_index=True, width="stretch")
+st.caption("完成率 =（累计值 − 基期值）÷（目标值 − 基期值）；时间进度 = 计划已过月数 ÷ 36个月（月内按天折算）；"
+           "差距 = 完成率 − 时间进度。状态：完成率≥100%为已完成；差距≥0为超前；−10～0个百分点为略滞后；低于−10为滞后。")
+st.download_button("下载指标进展表（Excel）", excel_bytes({"指标进展": show}),
+                   file_name=f"指标进展_{as_of.isoformat()}.xlsx", icon="⬇️")
+
+with st.expander("可直接引用的表述", expanded=False):
+    sents = sentences_for(ref)
+    for row in table.itertuples():
+        st.code(indicator_sentence(row, as_of, "全区", sents), language=None, wrap_lines=True)
+
+st.subheader("数据依据")
+left, right = st.columns(2)
+with left:
+    st.markdown(f"**各单位报表**（参照报告期末：{fmt_date(ref_end)}）")
+    b = basis.assign(报告期=basis["period_code"].fillna("—"), 版本=basis["version"].astype("Int64"),
+                     期末=basis["period_end"].map(fmt_date))
+    st.dataframe(b[["unit_name", "state", "报告期", "期末", "版本"]].rename(
+        columns={"unit_name": "单位", "state": "状态"}), hide_index=True, width="stretch")
+    if n_missing:
+        st.warning("截至该日期没有任何报表的单位：" + "、".join(basis.loc[basis["state"] == "缺报", "unit_name"]))
+with right:
+    carried = q("carried_figures", as_of)
+    st.markdown("**沿用（结转）更早报告期的数字**")
+    if carried.empty:
+        st.success("所有数字均来自参照报告期的报表，没有结转。")
+    else:
+        st.dataframe(carried.assign(来自报告期=carried["period_code"])[["unit_name", "indicator_name", "value", "来自报告期"]]
+                     .rename(columns={"unit_name": "单位", "indicator_name": "指标", "value": "数值"}),
+                     hide_index=True, width="stretch")

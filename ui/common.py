@@ -1,0 +1,116 @@
+"""What every page needs: the database, cached queries, the demo banner, charts."""
+from __future__ import annotations
+
+import io
+import os
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from pipelines import store
+from pipelines.reference import Reference, load_reference
+
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "locale": "zh-CN",
+    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+
+
+def db_path() -> Path:
+    return Path(os.environ.get("KJHZ_DB", store.DEFAULT_DB))
+
+
+@st.cache_resource
+def reference() -> Reference:
+    return load_reference()
+
+
+def data_key() -> tuple:
+    """Changes when the database changes; part of every cached query's key."""
+    return store.data_version(db_path())
+
+
+def ensure_database() -> None:
+    """First start on a fresh machine: build the demo database through the real pipeline."""
+    path = db_path()
+    if path.exists():
+        store.init_db(path)
+        return
+    from pipelines.demo import build_demo
+
+    bar = st.progress(0.0, text="首次启动：正在用演示报表生成演示数据库…")
+
+    def tick(done: int, total: int, name: str) -> None:
+        bar.progress(done / max(total, 1), text=f"首次启动：正在载入演示报表 {done}/{total}：{name}")
+
+    build_demo(path, progress=tick)
+    bar.empty()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _run(_fn_name: str, key: tuple, db: str, args: tuple, kwargs: tuple):
+    from pipelines import queries
+
+    fn = getattr(queries, _fn_name)
+    with store.connect(db, on_wait=None) as con:
+        return fn(con, *args, **dict(kwargs))
+
+
+def q(fn_name: str, *args, **kwargs):
+    """Run a function of pipelines.queries on the database, cached until the data change."""
+    return _run(fn_name, data_key(), str(db_path()), args, tuple(sorted(kwargs.items())))
+
+
+def demo_banner() -> None:
+    if q("is_demo"):
+        st.warning("**演示数据**：当前显示的是系统生成的演示数据（非真实报送），用于熟悉功能。"
+                   "在「数据报送」页载入真实报表前，请勿引用本页数字。", icon="🧪")
+
+
+def show_chart(fig, key: str | None = None, **kwargs):
+    """Render a figure with the shared config (PNG download keeps title, subtitle and source)."""
+    cfg = dict(PLOTLY_CONFIG)
+    title = (fig.layout.meta or {}).get("title") if isinstance(fig.layout.meta, dict) else None
+    cfg["toImageButtonOptions"] = dict(cfg["toImageButtonOptions"], filename=title or "chart")
+    cfg["topojsonURL"] = "app/static/topojson/"
+    return st.plotly_chart(fig, config=cfg, key=key, width="stretch", **kwargs)
+
+
+def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        for name, df in sheets.items():
+            df.to_excel(xw, sheet_name=name[:31], index=False)
+    return buf.getvalue()
+
+
+def fmt_date(d) -> str:
+    if d is None or pd.isna(d):
+        return "—"
+    d = pd.Timestamp(d).date()
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def choose_as_of(options: list[date], key: str = "as_of") -> date | None:
+    """The as-of date selector: period ends that have data, latest first (kept in the URL)."""
+    if not options:
+        return None
+    qp = st.query_params.get("as_of")
+    default = options[0]
+    if qp:
+        try:
+            wanted = date.fromisoformat(qp)
+            if wanted in options:
+                default = wanted
+            else:
+                st.info(f"链接中的截止日期 {qp} 没有数据，已改用最近一期 {default}。")
+        except ValueError:
+            st.info(f"链接中的截止日期「{qp}」无法识别，已改用最近一期。")
+    idx = options.index(default)
+    chosen = st.selectbox("截止日期（报告期末）", options, index=idx, key=key, format_func=fmt_date)
+    st.query_params["as_of"] = chosen.isoformat()
+    return chosen
