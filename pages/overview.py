@@ -67,7 +67,7 @@ st.dataframe(show.style.map(_colour, subset=["状态"]), hide_index=True, width=
 st.caption("完成率 =（累计值 − 基期值）÷（目标值 − 基期值）；时间进度 = 计划已过月数 ÷ 36个月（月内按天折算）；"
            "差距 = 完成率 − 时间进度。状态：完成率≥100%为已完成；差距≥0为超前；−10～0个百分点为略滞后；低于−10为滞后。")
 st.download_button("下载指标进展表（Excel）", excel_bytes({"指标进展": show}),
-                   file_name=f"指标进展_{as_of.isoformat()}.xlsx", icon="⬇️")
+                   file_name=f"指标进展_{as_of.isoformat()}.xlsx", icon=":material/download:")
 
 with st.expander("可直接引用的表述", expanded=False):
     sents = sentences_for(ref)

@@ -52,10 +52,10 @@ def ensure_database() -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _run(_fn_name: str, key: tuple, db: str, args: tuple, kwargs: tuple):
+def _run(fn_name: str, key: tuple, db: str, args: tuple, kwargs: tuple):
     from pipelines import queries
 
-    fn = getattr(queries, _fn_name)
+    fn = getattr(queries, fn_name)
     with store.connect(db, on_wait=None) as con:
         return fn(con, *args, **dict(kwargs))
 
@@ -68,7 +68,7 @@ def q(fn_name: str, *args, **kwargs):
 def demo_banner() -> None:
     if q("is_demo"):
         st.warning("**演示数据**：当前显示的是系统生成的演示数据（非真实报送），用于熟悉功能。"
-                   "在「数据报送」页载入真实报表前，请勿引用本页数字。", icon="🧪")
+                   "在「数据报送」页载入真实报表前，请勿引用本页数字。", icon=":material/science:")
 
 
 def show_chart(fig, key: str | None = None, **kwargs):
