@@ -1,20 +1,37 @@
 """科技创新合作监测平台 — entry point: page config, navigation, shared sidebar."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from ui.common import ensure_database
+from ui.common import ensure_database, favicon
 
-st.set_page_config(page_title="科技创新合作监测平台", page_icon="📊", layout="wide")
+st.set_page_config(page_title="科技创新合作监测平台", page_icon=favicon(), layout="wide")
 
 ensure_database()
 
-pages = {
+# (file, title, material icon, url path); a page appears once its file exists.
+SECTIONS = {
     "进展监测": [
-        st.Page("pages/overview.py", title="总览", icon="📊", default=True, url_path="overview"),
+        ("pages/overview.py", "总览", "dashboard", "overview"),
+        ("pages/trends.py", "进度趋势", "trending_up", "trends"),
+        ("pages/region.py", "按盟市", "map", "region"),
+        ("pages/sector.py", "按领域", "category", "sector"),
+        ("pages/partner.py", "按国别", "public", "partner"),
+        ("pages/explorer.py", "明细查询", "table_view", "explorer"),
     ],
     "数据报送": [
+        ("pages/upload.py", "数据报送", "upload_file", "upload"),
+        ("pages/reporting.py", "报送情况", "fact_check", "reporting"),
+        ("pages/history.py", "版本历史", "history", "history"),
     ],
+}
+HERE = Path(__file__).resolve().parent
+pages = {
+    section: [st.Page(str(HERE / f), title=t, icon=f":material/{i}:", url_path=u, default=(u == "overview"))
+              for f, t, i, u in entries if (HERE / f).exists()]
+    for section, entries in SECTIONS.items()
 }
 nav = st.navigation({k: v for k, v in pages.items() if v})
 st.sidebar.caption("内蒙古自治区科技创新合作三年行动计划（2018-2020年）实施监测")

@@ -6,7 +6,8 @@ import streamlit as st
 
 from pipelines.figures import STATUS_COLORS, pct, progress_bars
 from pipelines.progress import STATUS_ORDER, indicator_sentence, sentences_for, summary_sentence
-from ui.common import choose_as_of, demo_banner, excel_bytes, fmt_date, q, reference, show_chart
+from ui import filters
+from ui.common import demo_banner, excel_bytes, fmt_date, q, reference, show_chart
 
 ref = reference()
 st.title("总览")
@@ -19,16 +20,21 @@ if not options:
             "`python -m pipelines.ingest --db 数据库路径 报表文件夹/`")
     st.stop()
 
-as_of = choose_as_of(options)
-table = q("progress_table", as_of)
+flt = filters.sidebar(show=("as_of", "unit"))
+as_of = flt.as_of
+scope = flt.scope()
+table = q("progress_table", as_of, units=list(flt.units) or None)
 basis = q("return_basis", as_of)
+if flt.units:
+    basis = basis[basis["unit_code"].isin(flt.units)].reset_index(drop=True)
+    st.info(f"只统计所选单位（{scope}）的合计；完成率仍以全区目标为分母。清除左侧「填报单位」筛选可看全区。")
 n_units = len(basis)
 n_current = int((basis["state"] == "当期").sum())
 n_carried = int((basis["state"] == "结转").sum())
 n_missing = int((basis["state"] == "缺报").sum())
 ref_end = basis["reference_end"].iloc[0]
 
-st.markdown(f"#### {summary_sentence(table, as_of)}")
+st.markdown(f"#### {summary_sentence(table, as_of, scope)}")
 cols = st.columns(6)
 cols[0].metric("时间进度", pct(table["time_progress"].iloc[0]))
 counts = table["status"].value_counts()
@@ -39,7 +45,7 @@ cols[5].metric("当期报送单位", f"{n_current}/{n_units}",
 
 extra = f"{n_units}个填报单位中{n_current}个当期报送" + (f"、{n_carried}个沿用上期" if n_carried else "") + \
     (f"、{n_missing}个缺报" if n_missing else "")
-show_chart(progress_bars(table, as_of, "全区", extra), key="overview_bars")
+show_chart(progress_bars(table, as_of, scope, extra), key="overview_bars")
 
 st.subheader("指标进展表")
 show = pd.DataFrame({
@@ -72,7 +78,7 @@ st.download_button("下载指标进展表（Excel）", excel_bytes({"指标进�
 with st.expander("可直接引用的表述", expanded=False):
     sents = sentences_for(ref)
     for row in table.itertuples():
-        st.code(indicator_sentence(row, as_of, "全区", sents), language=None, wrap_lines=True)
+        st.code(indicator_sentence(row, as_of, scope, sents), language=None, wrap_lines=True)
 
 st.subheader("数据依据")
 left, right = st.columns(2)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import os
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +17,19 @@ PLOTLY_CONFIG = {
     "modeBarButtonsToRemove": ["lasso2d", "select2d"],
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
+
+
+@st.cache_resource
+def favicon():
+    """Drawn here: a material-icon or emoji favicon would be fetched from the internet."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    d.rounded_rectangle((2, 2, 62, 62), radius=12, fill="#2f81f7")
+    for i, h in enumerate((20, 34, 46)):
+        d.rectangle((12 + i * 15, 54 - h, 22 + i * 15, 54), fill="white")
+    return img
 
 
 def db_path() -> Path:
@@ -93,24 +105,3 @@ def fmt_date(d) -> str:
         return "—"
     d = pd.Timestamp(d).date()
     return f"{d.year}年{d.month}月{d.day}日"
-
-
-def choose_as_of(options: list[date], key: str = "as_of") -> date | None:
-    """The as-of date selector: period ends that have data, latest first (kept in the URL)."""
-    if not options:
-        return None
-    qp = st.query_params.get("as_of")
-    default = options[0]
-    if qp:
-        try:
-            wanted = date.fromisoformat(qp)
-            if wanted in options:
-                default = wanted
-            else:
-                st.info(f"链接中的截止日期 {qp} 没有数据，已改用最近一期 {default}。")
-        except ValueError:
-            st.info(f"链接中的截止日期「{qp}」无法识别，已改用最近一期。")
-    idx = options.index(default)
-    chosen = st.selectbox("截止日期（报告期末）", options, index=idx, key=key, format_func=fmt_date)
-    st.query_params["as_of"] = chosen.isoformat()
-    return chosen
