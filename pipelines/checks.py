@@ -13,13 +13,15 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .issues import ERROR, Issue, Report, hint_from, make_issue
 from .normalise import (
     Period, clean_text, is_blank, map_unique, parse_date, parse_number, parse_period,
     raw_text, split_partners,
 )
-from .read import DEFAULT_LIMITS, Limits, RawWorkbook, read_workbook
+from .read import DEFAULT_LIMITS, Limits, RawWorkbook, _col_number, read_workbook
 from .reference import Reference, load_reference, norm_key
 
 # --------------------------------------------------------------------------
@@ -73,6 +75,7 @@ class CheckedReturn:
     item_partners: pd.DataFrame | None = None
     report: Report = field(default_factory=Report)
     sheet_names: dict = field(default_factory=dict)
+    value_header: str = "截至本期末累计值"  # 表1's value column header as found in the file
 
     @property
     def ok(self) -> bool:
@@ -211,6 +214,7 @@ def _check_indicators(rows: list[list], sheet: str, ref: Reference, out: Checked
                                else "指标编码」或「指标名称"))
         return
     h, cols = hit
+    out.value_header = cols["value"][1]
     lookup = ref.lookups["indicator"]
     seen: dict[str, int] = {}
     records = []
@@ -296,6 +300,7 @@ def _partner_info(ref: Reference):
 
 
 def _check_items(rows: list[list], sheet: str, ref: Reference, out: CheckedReturn) -> None:
+    """表2: one pass per column over plain lists; lookups once per distinct value."""
     rep = out.report
     hit = _find_header(rows, ITEM_HEADERS, ITEM_REQUIRED)
     if hit is None:
@@ -308,159 +313,168 @@ def _check_items(rows: list[list], sheet: str, ref: Reference, out: CheckedRetur
     if missing:
         return
     body = rows[h + 1:]
-    n = len(body)
-    empty_col = [""] * n
-    width = len(rows[h])
-    raw = pd.DataFrame(body, dtype=object, columns=range(width)) if n else pd.DataFrame(columns=range(width), dtype=object)
-    data = {k: (raw[cols[k][0]] if k in cols else pd.Series(empty_col, dtype=object))
-            for k in ITEM_HEADERS}
-    df = pd.DataFrame({k: v.to_numpy() for k, v in data.items()})
-    df["row"] = np.arange(h + 2, h + 2 + n)
-    text = {k: map_unique(df[k], raw_text) for k in ITEM_HEADERS}
+    first_row = h + 2  # Excel row of body[0]
+    raw_cols = {k: ([r[cols[k][0]] for r in body] if k in cols else [""] * len(body)) for k in ITEM_HEADERS}
+    text = {k: _per_distinct(v, raw_text) for k, v in raw_cols.items()}
 
     # blank rows and total rows are skipped
-    all_blank = np.ones(n, dtype=bool)
-    for k in ITEM_HEADERS:
-        all_blank &= (text[k] == "").to_numpy()
-    seq_key = map_unique(text["seq"], norm_key)
-    name_key = map_unique(text["name"], norm_key)
-    is_total = seq_key.isin(TOTAL_MARKS) | ((seq_key == "") & name_key.isin(TOTAL_MARKS))
-    keep = ~all_blank & ~is_total.to_numpy()
-    df = df[keep].reset_index(drop=True)
-    text = {k: v[keep].reset_index(drop=True) for k, v in text.items()}
-    rowno = df["row"]
+    seq_key = _per_distinct(text["seq"], norm_key)
+    name_trim = text["name"]
+    filled = [any(t) for t in zip(*(v for k, v in text.items() if k != "seq"))]  # only a 序号: blank
+    keep = [i for i, f in enumerate(filled)
+            if f and seq_key[i] not in TOTAL_MARKS
+            and not (seq_key[i] == "" and norm_key(name_trim[i]) in TOTAL_MARKS)]
+    if len(keep) != len(body):
+        raw_cols = {k: [v[i] for i in keep] for k, v in raw_cols.items()}
+        text = {k: [v[i] for i in keep] for k, v in text.items()}
+    rowno = [first_row + i for i in keep]
+    n = len(rowno)
     col = {k: cols[k][1] for k in cols}
 
-    def flag(mask: pd.Series, code: str, key: str, values: pd.Series | None = None, **fields):
-        if not mask.any():
-            return
-        vals = (values if values is not None else text[key])[mask]
-        for r, v in zip(rowno[mask], vals):
-            rep.add(make_issue(code, sheet=sheet, row=int(r), column=col[key], value=v, **fields))
+    def add(code: str, idx: list[int], key: str, **fields) -> None:
+        for i in idx:
+            rep.add(make_issue(code, sheet=sheet, row=rowno[i], column=col[key], value=text[key][i], **fields))
 
     for key in ITEM_REQUIRED:
-        flag(text[key] == "", "missing-value", key)
+        add("missing-value", [i for i in range(n) if not text[key][i]], key)
 
     # item type
     tl = ref.lookups["item_type"]
-    tmatch = map_unique(text["type"], tl.resolve)
-    item_type = tmatch.map(lambda m: m.code)
-    bad = item_type.isna() & (text["type"] != "")
-    for r, v, m in zip(rowno[bad], text["type"][bad], tmatch[bad]):
-        sugg = m.suggestion or "其他合作事项"
-        hint = hint_from(m.suggestion, m.note) if m.suggestion else "；计划所列类别之外的事项请填「其他合作事项」"
-        rep.add(make_issue("unknown-item-type", sheet=sheet, row=int(r), column=col["type"], value=v,
-                           hint=hint, suggestion=sugg))
-    types = ref.item_types.set_index("name")
-    indicator = item_type.map(types["indicator_code"].replace("", None))
-    need = item_type.map(types["partner_required"])
+    tmatch = _per_distinct(text["type"], tl.resolve)
+    item_type = [m.code for m in tmatch]
+    for i in range(n):
+        if item_type[i] is None and text["type"][i]:
+            m = tmatch[i]
+            hint = hint_from(m.suggestion, m.note) if m.suggestion else "；计划所列类别之外的事项请填「其他合作事项」"
+            rep.add(make_issue("unknown-item-type", sheet=sheet, row=rowno[i], column=col["type"],
+                               value=text["type"][i], hint=hint, suggestion=m.suggestion or "其他合作事项"))
+    feeds = {r.name: (r.indicator_code or None) for r in ref.item_types.itertuples()}
+    needs = dict(zip(ref.item_types["name"], ref.item_types["partner_required"]))
+    indicator = [feeds.get(t) for t in item_type]
 
     # sector
-    sl = ref.lookups["sector"]
-    smatch = map_unique(text["sector"], sl.resolve)
-    sector = smatch.map(lambda m: m.code)
-    bad = sector.isna() & (text["sector"] != "")
-    for r, v, m in zip(rowno[bad], text["sector"][bad], smatch[bad]):
-        rep.add(make_issue("unknown-sector", sheet=sheet, row=int(r), column=col["sector"], value=v,
-                           hint=hint_from(m.suggestion), suggestion=m.suggestion))
+    smatch = _per_distinct(text["sector"], ref.lookups["sector"].resolve)
+    sector = [m.code for m in smatch]
+    for i in range(n):
+        if sector[i] is None and text["sector"][i]:
+            m = smatch[i]
+            rep.add(make_issue("unknown-sector", sheet=sheet, row=rowno[i], column=col["sector"],
+                               value=text["sector"][i], hint=hint_from(m.suggestion), suggestion=m.suggestion))
 
     # partners
-    pinfo = map_unique(text["partners"], _partner_info(ref))
-    pcodes = pinfo.map(lambda t: list(t[0]))
-    pkinds = pinfo.map(lambda t: t[1])
-    pprob = pinfo.map(lambda t: t[2])
-    has_prob = pprob.map(bool)
-    if "partners" in col:
-        for r, v, probs in zip(rowno[has_prob], text["partners"][has_prob], pprob[has_prob]):
-            for code, part, sugg, note in probs:
-                rep.add(make_issue(code, sheet=sheet, row=int(r), column=col["partners"], value=v, part=part,
-                                   hint=hint_from(sugg), note=note or "", suggestion=sugg))
-    has_foreign = pkinds.map(lambda ks: "foreign" in ks)
-    has_domestic = pkinds.map(lambda ks: "domestic" in ks)
-    has_any = pkinds.map(bool)
+    pinfo = _per_distinct(text["partners"], _partner_info(ref))
     partner_col = col.get("partners", ITEM_HEADERS["partners"][0])
-    for kind, has in (("foreign", has_foreign), ("domestic", has_domestic), ("any", has_any)):
-        lacking = (need == kind) & ~has & ~has_prob
-        if not lacking.any():
+    pcodes: list[list[str]] = []
+    for i in range(n):
+        codes, kinds, probs = pinfo[i]
+        pcodes.append(list(codes))
+        for code, part, sugg, note in probs:
+            rep.add(make_issue(code, sheet=sheet, row=rowno[i], column=partner_col, value=text["partners"][i],
+                               part=part, hint=hint_from(sugg), note=note or "", suggestion=sugg))
+        need = needs.get(item_type[i])
+        if probs or need not in NEED_ZH:
             continue
-        for r, v, t, codes, ks in zip(rowno[lacking], text["partners"][lacking], item_type[lacking],
-                                      pcodes[lacking], pkinds[lacking]):
-            if codes:  # partners given, but of the other kind
-                wrong = codes[0]
-                rep.add(make_issue("partner-wrong-kind", sheet=sheet, row=int(r), column=partner_col, value=v,
-                                   part_name=ref.partner_name(wrong), part_kind=PARTNER_KIND_ZH[ks[0]]
-                                   + ("（中国的地区，不是外国）" if ks[0] == "domestic" else ""),
-                                   item_type=t, need=NEED_ZH[kind],
-                                   suggestion="国内科技合作项目" if t == "国际科技合作项目" else None))
-            else:
-                rep.add(make_issue("partner-required", sheet=sheet, row=int(r), column=partner_col, value=v,
-                                   item_type=t, need=NEED_ZH[kind]))
+        ok = bool(kinds) if need == "any" else need in kinds
+        if ok:
+            continue
+        t = item_type[i]
+        if codes:  # partners given, but of the other kind
+            rep.add(make_issue("partner-wrong-kind", sheet=sheet, row=rowno[i], column=partner_col,
+                               value=text["partners"][i], part_name=ref.partner_name(codes[0]),
+                               part_kind=PARTNER_KIND_ZH[kinds[0]]
+                               + ("（中国的地区，不是外国）" if kinds[0] == "domestic" else ""),
+                               item_type=t, need=NEED_ZH[need],
+                               suggestion="国内科技合作项目" if t == "国际科技合作项目" else None))
+        else:
+            rep.add(make_issue("partner-required", sheet=sheet, row=rowno[i], column=partner_col,
+                               value=text["partners"][i], item_type=t, need=NEED_ZH[need]))
 
     # status
     stl = ref.lookups["status"]
-    stmatch = map_unique(text["status"], stl.resolve)
-    status = stmatch.map(lambda m: m.code)
-    bad = status.isna() & (text["status"] != "")
-    if bad.any():
-        flag(bad, "unknown-status", "status", expected="、".join(stl.names))
+    status = [m.code for m in _per_distinct(text["status"], stl.resolve)]
+    add("unknown-status", [i for i in range(n) if status[i] is None and text["status"][i]], "status",
+        expected="、".join(stl.names))
     live_status = dict(zip(ref.statuses["name"], ref.statuses["is_live"]))
-    is_live = status.map(live_status).fillna(True).astype(bool)
+    is_live = [bool(live_status.get(s, True)) for s in status]
 
     # start date
-    dparsed = map_unique(df["start_date"], parse_date)
-    start = dparsed.map(lambda t: t[0])
-    why = dparsed.map(lambda t: t[1])
-    bad = why.notna()
-    for r, v, w in zip(rowno[bad], text["start_date"][bad], why[bad]):
-        rep.add(make_issue("invalid-date", sheet=sheet, row=int(r), column=col["start_date"], value=v,
-                           hint=f"（{w}），请写成 2019-03-15 或 2019年3月15日"))
+    dparsed = _per_distinct(raw_cols["start_date"], parse_date)
+    start = [d for d, _ in dparsed]
+    for i, (_, why) in enumerate(dparsed):
+        if why:
+            rep.add(make_issue("invalid-date", sheet=sheet, row=rowno[i], column=col["start_date"],
+                               value=text["start_date"][i], hint=f"（{why}），请写成 2019-03-15 或 2019年3月15日"))
     if out.period is not None and "start_date" in col:
         end = out.period.end
-        late = start.map(lambda d: d is not None and d > end)
-        for r, v, d in zip(rowno[late], text["start_date"][late], start[late]):
-            rep.add(make_issue("date-after-period", sheet=sheet, row=int(r), column=col["start_date"], value=v,
-                               date=d, end=end))
+        for i, d in enumerate(start):
+            if d is not None and d > end:
+                rep.add(make_issue("date-after-period", sheet=sheet, row=rowno[i], column=col["start_date"],
+                                   value=text["start_date"][i], date=d, end=end))
 
     # funding
-    fparsed = map_unique(df["funding"], parse_number)
-    funding = fparsed.map(lambda x: x.value)
-    bad = fparsed.map(lambda x: x.problem is not None)
-    flag(bad, "not-a-number", "funding", hint="，投入经费请填写数字（万元）")
-    neg = funding.map(lambda v: v is not None and v < 0)
-    flag(neg, "negative-funding", "funding")
-    funding = funding.where(~neg, None)
+    fparsed = _per_distinct(raw_cols["funding"], parse_number)
+    funding: list[float | None] = []
+    for i, num in enumerate(fparsed):
+        if num.problem:
+            rep.add(make_issue("not-a-number", sheet=sheet, row=rowno[i], column=col["funding"],
+                               value=text["funding"][i], hint="，投入经费请填写数字（万元）"))
+            funding.append(None)
+        elif num.value is not None and num.value < 0:
+            rep.add(make_issue("negative-funding", sheet=sheet, row=rowno[i], column=col["funding"],
+                               value=text["funding"][i]))
+            funding.append(None)
+        else:
+            funding.append(num.value)
 
-    # duplicates: same name and type
-    dkey = name_key + "\x1f" + item_type.fillna(text["type"])
-    dup = dkey.duplicated(keep="first") & (text["name"] != "")
-    if dup.any():
-        first = pd.Series(rowno.to_numpy(), index=dkey.to_numpy())
-        first = first[~first.index.duplicated(keep="first")]
-        for r, v, k, t in zip(rowno[dup], text["name"][dup], dkey[dup], item_type[dup].fillna(text["type"][dup])):
-            rep.add(make_issue("duplicate-item", sheet=sheet, row=int(r), column=col["name"], value=v,
-                               item_type=t, other_row=int(first[k])))
+    # duplicates: same name and type (names compared as norm_key does, in one vectorised pass)
+    names = pa.array(text["name"], pa.string())
+    name_key = pc.utf8_lower(pc.replace_substring_regex(pc.utf8_normalize(names, "NFKC"), r"[\s:：]+", ""))
+    dkey = pc.binary_join_element_wise(name_key, pa.array([t or text["type"][i] for i, t in enumerate(item_type)],
+                                                          pa.string()), "\x1f").to_pylist()
+    first_seen: dict[str, int] = {}
+    for i, k in enumerate(dkey):
+        if not text["name"][i]:
+            continue
+        if k in first_seen:
+            rep.add(make_issue("duplicate-item", sheet=sheet, row=rowno[i], column=col["name"], value=text["name"][i],
+                               item_type=item_type[i] or text["type"][i], other_row=first_seen[k]))
+        else:
+            first_seen[k] = rowno[i]
 
-    items = pd.DataFrame({
-        "row": rowno.astype("int64"),
-        "item_name": text["name"],
-        "item_type": item_type,
-        "indicator_code": indicator,
-        "sector_code": sector,
-        "partners": pcodes,
-        "partner_institutions": text["partner_institutions"].replace("", None),
-        "local_institution": text["local_institution"].replace("", None),
-        "start_date": start,
-        "status": status,
-        "is_live": is_live,
-        "funding_wan": pd.to_numeric(funding, errors="coerce").astype("float64"),
-        "note": text["note"].replace("", None),
+    def objects(values: list) -> pd.Series:
+        return pd.Series(values, dtype=object)
+
+    def texts(key: str) -> pd.Series:
+        return objects([v or None for v in text[key]])
+
+    out.items = pd.DataFrame({
+        "row": pd.Series(rowno, dtype="int64"),
+        "item_name": objects(text["name"]),
+        "item_type": objects(item_type),
+        "indicator_code": objects(indicator),
+        "sector_code": objects(sector),
+        "partners": objects(pcodes),
+        "partner_institutions": texts("partner_institutions"),
+        "local_institution": texts("local_institution"),
+        "start_date": objects(start),
+        "status": objects(status),
+        "is_live": pd.Series(is_live, dtype=bool),
+        "funding_wan": pd.Series([np.nan if f is None else f for f in funding], dtype="float64"),
+        "note": texts("note"),
     })
-    out.items = items
-    ip = items[["row", "partners"]].explode("partners").dropna(subset=["partners"])
-    ip = ip.rename(columns={"partners": "partner_code"})
     kinds = dict(zip(ref.partners["code"], ref.partners["kind"]))
-    ip["partner_kind"] = ip["partner_code"].map(kinds)
-    out.item_partners = ip.reset_index(drop=True)
+    pairs = [(r, c) for r, codes in zip(rowno, pcodes) for c in codes]
+    out.item_partners = pd.DataFrame({
+        "row": pd.Series([r for r, _ in pairs], dtype="int64"),
+        "partner_code": objects([c for _, c in pairs]),
+        "partner_kind": objects([kinds[c] for _, c in pairs]),
+    })
+
+
+def _per_distinct(values: list, fn) -> list:
+    """``fn`` applied once per distinct value; cells are str, float, int, bool, date or ''."""
+    table = {v: fn(v) for v in set(values)}
+    return [table[v] for v in values]
 
 
 def _check_totals(out: CheckedReturn, ref: Reference, ind_sheet: str, items_sheet: str) -> None:
@@ -477,9 +491,38 @@ def _check_totals(out: CheckedReturn, ref: Reference, ind_sheet: str, items_shee
     for r in reported.itertuples():
         c = int(counts.get(r.indicator_code, 0))
         if c != int(r.value):
-            out.report.add(make_issue("totals-mismatch", sheet=ind_sheet, row=int(r.row), column="截至本期末累计值",
+            out.report.add(make_issue("totals-mismatch", sheet=ind_sheet, row=int(r.row), column=out.value_header,
                                       value=str(r.value), ind=r.indicator_code,
                                       expected=ref.indicator_name(r.indicator_code), number=int(r.value), count=c))
+
+
+def _column_title(rows: list[list], role: str, row: int, col: int) -> str | None:
+    """The header (表1, 表2) or label (封面) naming the cell at Excel (row, col), as found."""
+    if not 1 <= row <= len(rows):
+        return None
+    if role == "cover":
+        label = next((c for c in reversed(rows[row - 1][:col - 1]) if raw_text(c)), None)
+        return None if label is None else "".join(str(label).split()).rstrip("：:")
+    spec, must = (IND_HEADERS, ("value",)) if role == "indicators" else (ITEM_HEADERS, ITEM_REQUIRED)
+    hit = _find_header(rows, spec, must)
+    if hit is None or row <= hit[0] + 1 or col > len(rows[hit[0]]):
+        return None
+    return "".join(str(rows[hit[0]][col - 1]).split()) or None
+
+
+def _name_formula_columns(wb: RawWorkbook) -> list[Issue]:
+    """read.py locates a formula or error cell by its column letter; name its header instead."""
+    role_of = {sheet: role for role, sheet in wb.names.items()}
+    out = []
+    for issue in wb.issues:
+        rows = wb.sheets.get(role_of.get(issue.sheet, ""))
+        if issue.code in ("formula-no-value", "cell-error") and rows:
+            title = _column_title(rows, role_of[issue.sheet], issue.row, _col_number(issue.column))
+            if title:
+                issue = make_issue(issue.code, sheet=issue.sheet, row=issue.row, column=title,
+                                   value=issue.value, cell=f"{issue.column}{issue.row}")
+        out.append(issue)
+    return out
 
 
 def check_workbook(wb: RawWorkbook, data_hash: str, ref: Reference | None = None,
@@ -487,7 +530,7 @@ def check_workbook(wb: RawWorkbook, data_hash: str, ref: Reference | None = None
     ref = ref or load_reference()
     today = today or date.today()
     out = CheckedReturn(file_name=wb.file_name, file_hash=data_hash, sheet_names=dict(wb.names))
-    out.report.extend(wb.issues)
+    out.report.extend(_name_formula_columns(wb))
     if "cover" in wb.sheets:
         _check_cover(wb.sheets["cover"], wb.names["cover"], ref, out, today)
     if "indicators" in wb.sheets:

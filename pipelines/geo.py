@@ -8,9 +8,16 @@ belong to the CHN feature; cn_maritime.geojson holds the ten-dash line).
 
 Usage with plotly (MapLibre, no tiles, nothing fetched):
 
-    px.choropleth_map(df, geojson=load_units_geojson(), locations="code",
-                      featureidkey="id", color="value", map_style="white-bg",
-                      center=IM_CENTER, zoom=IM_ZOOM)
+    center, zoom = im_view(width_px=700, height_px=480)
+    fig = px.choropleth_map(df, geojson=load_units_geojson(), locations="code",
+                            featureidkey="id", color="value",
+                            center=center, zoom=zoom)
+    fig.update_layout(map_style=OFFLINE_MAP_STYLE)
+
+Use OFFLINE_MAP_STYLE rather than plotly's "white-bg": "white-bg" names a
+glyph server on the internet, which MapLibre calls as soon as a text label
+(Scattermap mode="text") holds a Latin letter or digit. OFFLINE_MAP_STYLE has
+no glyph URL; MapLibre then draws every label with the browser's local fonts.
 
 Every map shown to officials carries BOUNDARY_NOTE as its caption.
 """
@@ -18,6 +25,7 @@ Every map shown to officials carries BOUNDARY_NOTE as its caption.
 from __future__ import annotations
 
 import json
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,9 +43,71 @@ BOUNDARY_NOTE = (
     "经简化处理，仅为示意。"
 )
 
-# View that frames the 12 units of Inner Mongolia in a ~700x500 px map.
-IM_CENTER = {"lon": 111.7, "lat": 44.6}
-IM_ZOOM = 3.3
+# A MapLibre style with a white background, no sources, no sprite and no
+# glyph URL: nothing is fetched, labels use local fonts. Pass it as
+# fig.update_layout(map_style=OFFLINE_MAP_STYLE) (a dict is a valid map.style).
+# Keep "sources" non-empty: plotly.js drops empty objects from the layout, so
+# with "sources": {} the style that reaches MapLibre on the next redraw (every
+# Streamlit render does one) is invalid ("missing required property
+# sources"); the map then stops answering hover, click and selection.
+OFFLINE_MAP_STYLE = {
+    "id": "offline-white",
+    "version": 8,
+    "sources": {
+        "empty": {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}
+    },
+    "layers": [
+        {"id": "background", "type": "background", "paint": {"background-color": "#ffffff"}}
+    ],
+}
+
+
+def _mercator_y(lat: float) -> float:
+    lat = max(min(lat, 85.0), -85.0)
+    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
+def map_view(
+    bounds: tuple[float, float, float, float],
+    width_px: int,
+    height_px: int,
+    padding: float = 0.05,
+) -> tuple[dict, float]:
+    """(center, zoom) for a plotly *_map figure so that bounds
+    (lon_min, lat_min, lon_max, lat_max) fill a plot area of
+    width_px x height_px (MapLibre, 512-px world at zoom 0)."""
+    lon0, lat0, lon1, lat1 = bounds
+    y0, y1 = _mercator_y(lat0), _mercator_y(lat1)
+    frac_x = max((lon1 - lon0) / 360.0, 1e-9)
+    frac_y = max((y1 - y0) / (2 * math.pi), 1e-9)
+    usable = 1.0 - 2 * padding
+    zoom = math.log2(
+        min(width_px * usable / (512 * frac_x), height_px * usable / (512 * frac_y))
+    )
+    ymid = (y0 + y1) / 2
+    lat_mid = math.degrees(2 * math.atan(math.exp(ymid)) - math.pi / 2)
+    center = {"lon": round((lon0 + lon1) / 2, 4), "lat": round(lat_mid, 4)}
+    return center, round(zoom, 2)
+
+
+def geojson_bounds(fc: dict) -> tuple[float, float, float, float]:
+    """(lon_min, lat_min, lon_max, lat_max) of a (Multi)Polygon FeatureCollection."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for f in fc["features"]:
+        g = f["geometry"]
+        polys = g["coordinates"] if g["type"] == "MultiPolygon" else [g["coordinates"]]
+        for poly in polys:
+            for x, y in poly[0]:
+                xs.append(x)
+                ys.append(y)
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def im_view(width_px: int = 700, height_px: int = 480) -> tuple[dict, float]:
+    """(center, zoom) framing the 12 units in a plot area of that size
+    (the figure's height minus its top/bottom margins)."""
+    return map_view(geojson_bounds(load_units_geojson()), width_px, height_px)
 
 
 def _read(path: Path) -> dict:

@@ -28,6 +28,7 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "column-missing": (ERROR, "缺少列", "缺少必填列「{expected}」"),
     "label-missing": (ERROR, "缺少封面项目", "缺少「{expected}」，请在封面「{expected}」右侧单元格填写"),
     "formula-no-value": (ERROR, "公式没有计算结果", "单元格{cell}是公式「{value}」，但文件中没有保存计算结果，请在Excel中打开、重新计算并保存后再上传"),
+    "cell-error": (ERROR, "单元格是错误值", "单元格{cell}显示错误值「{value}」，请改正公式或数值后再上传"),
     # cover
     "unknown-unit": (ERROR, "无法识别填报单位", "无法识别填报单位「{value}」{hint}"),
     "ambiguous-unit": (ERROR, "填报单位有歧义", "填报单位「{value}」有歧义：{note}"),

@@ -163,6 +163,8 @@ def parse_date(value: object) -> tuple[date | None, str | None]:
             if 1 <= month <= 12:
                 return date(int(year), int(month), 1), None
             return None, "不是日期"
+        if 1900 <= value <= 2100:  # a bare year, read as 「2019年」, not the serial day 1905-07-11
+            return date(int(value), 1, 1), None
         if 1 <= value < 80000:
             return _EXCEL_EPOCH + timedelta(days=int(value)), None
         return None, "不是日期"

@@ -7,9 +7,11 @@ failure becomes an Issue; nothing here raises on bad input.
 """
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -35,6 +37,7 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="xlsx-scan")
 
 # Sheet names accepted for each required sheet, compared with norm_key.
 SHEETS = {
@@ -68,7 +71,11 @@ def _find_sheet(names: list[str], role: str) -> str | None:
 
 
 _DIM = re.compile(rb'<dimension ref="[A-Z]+\d+:([A-Z]+)(\d+)"')
-_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+\d+)"[^>]*?>(?:(?!</c>).)*?<f[^>]*>([^<]*)</f>(?:(?!</c>).)*?</c>', re.S)
+_FORMULA = re.compile(rb'<f\b[^>]*?(?:/>|>([^<]*)</f>)')  # not <formula1> (data validation)
+_CELL_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
+_SAVED_VALUE = re.compile(rb'<v(?:\s[^>]*)?>[^<]+</v>|<is>')
+# A cell showing #DIV/0!, #REF!, #N/A ...: calamine reads it as empty, so it must be caught here.
+_ERROR_CELL = re.compile(rb'<c\b([^>/]*\bt="e"[^>/]*)>(?:<f\b[^>]*?(?:/>|>[^<]*</f>))?<v>([^<]*)</v>')
 _SHEET_REL = re.compile(rb'<sheet [^>]*?name="([^"]+)"[^>]*?r:id="([^"]+)"')
 _REL = re.compile(rb'<Relationship [^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"')
 _REL2 = re.compile(rb'<Relationship [^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"')
@@ -91,7 +98,6 @@ def _xlsx_sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     targets = {rid.decode(): tgt.decode() for rid, tgt in _REL.findall(rels)}
     targets.update({rid.decode(): tgt.decode() for tgt, rid in _REL2.findall(rels)})
     out = {}
-    import html
     for name, rid in _SHEET_REL.findall(wb):
         tgt = targets.get(rid.decode())
         if tgt:
@@ -100,8 +106,13 @@ def _xlsx_sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-def _inspect_xlsx(data: bytes, name: str, wanted: dict[str, str], limits: Limits) -> list[Issue]:
-    """Package-level checks before parsing: zip bomb, sheet size, formulas with no value."""
+def _inspect_xlsx(data: bytes, name: str, wanted: dict[str, str], limits: Limits,
+                  formulas: bool = True) -> list[Issue]:
+    """Package-level checks before parsing: zip bomb, sheet size, formulas with no value.
+
+    With ``formulas=False`` only the cheap size checks run (nothing is decompressed
+    but each sheet's first 4 KB).
+    """
     issues: list[Issue] = []
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -125,18 +136,32 @@ def _inspect_xlsx(data: bytes, name: str, wanted: dict[str, str], limits: Limits
                 issues.append(make_issue("sheet-too-large", sheet=sheet, value=f"{rows}行×{cols}列",
                                          limit=f"{limits.max_rows}行×{limits.max_columns}列"))
                 continue
+        if not formulas:
+            continue
         xml = zf.read(part)
+        for cell in _ERROR_CELL.finditer(xml) if b't="e"' in xml else ():
+            ref = _CELL_REF.search(cell.group(1))
+            if ref:
+                letters, row = ref.group(1).decode(), int(ref.group(2))
+                issues.append(make_issue("cell-error", sheet=sheet, row=row, column=letters,
+                                         value=html.unescape(cell.group(2).decode("utf-8")), cell=f"{letters}{row}"))
         if b"<f" not in xml:
             continue
-        for ref, formula in _FORMULA_CELL.findall(xml):
-            cell = xml[xml.find(b'<c r="' + ref + b'"'):]
-            cell = cell[:cell.find(b"</c>")]
-            if b"<v>" not in cell and b"<v " not in cell and b"<is>" not in cell:
-                import html
-                row = int(re.sub(rb"[A-Z]", b"", ref))
-                issues.append(make_issue("formula-no-value", sheet=sheet, row=row,
-                                         value="=" + html.unescape(formula.decode("utf-8")),
-                                         cell=ref.decode()))
+        for formula in _FORMULA.finditer(xml):
+            # the <c ...> element around this <f>: no other cell starts in between
+            start, end = xml.rfind(b"<c ", 0, formula.start()), xml.find(b"</c>", formula.end())
+            attrs = xml[start:xml.find(b">", start)]
+            body = xml[formula.end():end]
+            ref = _CELL_REF.search(attrs)
+            if start < 0 or end < 0 or ref is None or _SAVED_VALUE.search(body):
+                continue
+            if b't="str"' in attrs and b"<v" in body:  # a formula whose saved result is ""
+                continue
+            letters, row = ref.group(1).decode(), int(ref.group(2))
+            # column: the letter here; checks.py replaces it with the header text
+            issues.append(make_issue("formula-no-value", sheet=sheet, row=row, column=letters,
+                                     value="=" + html.unescape((formula.group(1) or b"").decode("utf-8")),
+                                     cell=f"{letters}{row}"))
     return issues
 
 
@@ -180,11 +205,14 @@ def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) 
                                         value="、".join(wb.sheet_names) or "无"))
         else:
             wb.names[role] = found
+    formula_scan = None
     if is_zip:
-        pre = _inspect_xlsx(data, file_name, wb.names, limits)
+        pre = _inspect_xlsx(data, file_name, wb.names, limits, formulas=False)
         wb.issues.extend(pre)
         if any(i.code in ("file-too-large", "sheet-too-large", "file-unreadable") for i in pre):
             return wb
+        # decompressing the sheets for the formula scan overlaps with calamine's parse
+        formula_scan = _POOL.submit(_inspect_xlsx, data, file_name, dict(wb.names), limits)
     for role, sheet in wb.names.items():
         try:
             rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
@@ -196,4 +224,6 @@ def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) 
                                         limit=f"{limits.max_rows}行"))
             continue
         wb.sheets[role] = rows
+    if formula_scan is not None:
+        wb.issues.extend(i for i in formula_scan.result() if i.code in ("formula-no-value", "cell-error"))
     return wb

@@ -160,20 +160,27 @@ class BusyError(RuntimeError):
     """The database stayed busy for longer than the timeout."""
 
 
+_READY: set[tuple[str, int]] = set()  # (path, inode) whose schema this process has checked
+
+
 def init_db(db_path: Path | str) -> None:
     """Create the database (and its files folder) or bring its schema up to date."""
     db_path = Path(db_path)
+    if db_path.exists() and (str(db_path.resolve()), db_path.stat().st_ino) in _READY:
+        return
     db_path.parent.mkdir(parents=True, exist_ok=True)
     files_dir(db_path).mkdir(parents=True, exist_ok=True)
     if db_path.exists():
         try:
             with connect(db_path) as con:
                 if _schema_version(con) >= SCHEMA_VERSION:
+                    _READY.add((str(db_path.resolve()), db_path.stat().st_ino))
                     return
         except duckdb.Error:
             pass
     with connect(db_path, write=True) as con:
         migrate(con)
+    _READY.add((str(db_path.resolve()), db_path.stat().st_ino))
 
 
 def _schema_version(con) -> int:
@@ -259,7 +266,7 @@ def history_issues(con, checked: CheckedReturn) -> list[Issue]:
         if r.indicator_code in prev.index:
             p = prev.loc[r.indicator_code]
             if int(r.value) < int(p["value"]):
-                out.append(make_issue("value-decreased", sheet=sheet, row=int(r.row), column="截至本期末累计值",
+                out.append(make_issue("value-decreased", sheet=sheet, row=int(r.row), column=checked.value_header,
                                       value=str(r.value), ind=r.indicator_code, number=int(r.value),
                                       previous=int(p["value"]), previous_period=p["period_code"]))
     return out
@@ -452,3 +459,34 @@ def data_version(db_path: Path | str) -> tuple:
         except FileNotFoundError:
             out.append(None)
     return tuple(out)
+
+
+def archive_database(db_path: Path | str, label: str) -> Path:
+    """Set the database aside and start an empty one in its place; nothing is deleted.
+
+    The database file, its WAL and its files folder move (rename, same disk)
+    to ``<db dir>/archive/<label>-<timestamp>/``, under the writers' lock so
+    no load is cut in half; a fresh, empty database is then created at
+    ``db_path``. Returns the archive folder.
+    """
+    db_path = Path(db_path)
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in label) or "archive"
+    base = db_path.parent / "archive" / f"{safe}-{datetime.now():%Y%m%d-%H%M%S}"
+    target, n = base, 1
+    while target.exists():
+        n += 1
+        target = base.with_name(f"{base.name}-{n}")
+    lock = FileLock(str(db_path) + ".lock")
+    try:
+        lock.acquire(timeout=BUSY_TIMEOUT)
+    except Timeout as exc:
+        raise BusyError("数据库一直被占用，请稍后再试") from exc
+    try:
+        target.mkdir(parents=True)
+        for src in (db_path, db_path.with_name(db_path.name + ".wal"), files_dir(db_path)):
+            if src.exists():
+                os.replace(src, target / src.name)
+    finally:
+        lock.release()
+    init_db(db_path)
+    return target

@@ -27,7 +27,6 @@ import sys
 from pathlib import Path
 
 from shapely.geometry import MultiLineString, MultiPolygon, Polygon, shape
-from shapely.geometry.polygon import orient
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "data" / "maps"
@@ -84,7 +83,16 @@ def _load_geometry(path: Path):
     return shape(data)
 
 
-def _round_ring(coords, decimals: int) -> list[list[float]] | None:
+def _signed_area(ring) -> float:
+    """Shoelace area in lon/lat (positive = counter-clockwise)."""
+    return sum(
+        x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:])
+    ) / 2.0
+
+
+def _round_ring(coords, decimals: int, clockwise: bool) -> list[list[float]] | None:
+    """Round a ring, drop repeated points, and wind it as asked; None if it
+    collapses (fewer than 3 distinct points or zero area)."""
     out: list[list[float]] = []
     for x, y in coords:
         pt = [_r(x, decimals), _r(y, decimals)]
@@ -92,9 +100,15 @@ def _round_ring(coords, decimals: int) -> list[list[float]] | None:
             out.append(pt)
     if len(out) >= 2 and out[0] != out[-1]:
         out.append(out[0])
-    # A ring needs 4 positions with at least 3 distinct ones.
     if len(out) < 4 or len({tuple(p) for p in out}) < 3:
         return None
+    area = _signed_area(out)
+    if area == 0:
+        return None
+    # Winding is checked after rounding: rounding can flip a thin ring, and
+    # a flipped ring makes plotly's geo (d3) renderer fill the whole globe.
+    if (area < 0) != clockwise:
+        out.reverse()
     return out
 
 
@@ -118,25 +132,29 @@ def _polygons(geom) -> list[Polygon]:
 def polygon_geojson(
     geom, decimals: int, fallback=None
 ) -> dict | None:
-    """MultiPolygon GeoJSON dict with rounded coordinates (RFC 7946 winding:
-    exterior counter-clockwise), or None if nothing survives rounding.
+    """MultiPolygon GeoJSON dict with rounded coordinates, or None if
+    nothing survives rounding.
+
+    Winding: exterior rings clockwise, holes counter-clockwise, the d3-geo
+    convention that plotly's geo traces (go.Choropleth with geojson=) need;
+    MapLibre (choropleth_map) fills either winding. This is the reverse of
+    RFC 7946's recommendation, which parsers must accept anyway.
 
     fallback(poly) may return a larger number of decimals for a part whose
     exterior collapses at `decimals` (None: drop the part)."""
     polys = []
     for poly in _polygons(geom):
-        poly = orient(poly, sign=1.0)
         dec = decimals
-        ext = _round_ring(poly.exterior.coords, dec)
+        ext = _round_ring(poly.exterior.coords, dec, clockwise=True)
         if ext is None and fallback is not None:
             dec = fallback(poly)
             if dec is not None:
-                ext = _round_ring(poly.exterior.coords, dec)
+                ext = _round_ring(poly.exterior.coords, dec, clockwise=True)
         if ext is None:
             continue
         rings = [ext]
         for hole in poly.interiors:
-            r = _round_ring(hole.coords, dec)
+            r = _round_ring(hole.coords, dec, clockwise=False)
             if r is not None:
                 rings.append(r)
         polys.append(rings)

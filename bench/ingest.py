@@ -1,0 +1,122 @@
+"""Benchmark: checking and loading a return vs. just reading it.
+
+Builds returns of 1,000, 10,000 and 50,000 item rows with the template writer,
+then for each prints the time to check and load it into a fresh database
+(``ingest_bytes`` with ``--db`` in a temp folder) next to two baselines
+measured in the same run on the same file: ``python_calamine`` alone reading
+every sheet, and ``pandas.read_excel(engine="openpyxl")`` reading the item
+sheet. The ratios are what matter (target: check+load <= 1.5x calamine).
+
+    python bench/ingest.py [--sizes 1000 10000 50000] [--repeat 3]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pandas as pd  # noqa: E402
+from python_calamine import CalamineWorkbook  # noqa: E402
+
+from pipelines.ingest import ingest_bytes  # noqa: E402
+from pipelines.normalise import Period  # noqa: E402
+from pipelines.reference import load_reference  # noqa: E402
+from pipelines.template import write_return  # noqa: E402
+
+TODAY = date(2021, 3, 1)
+
+
+def make_return(n: int, seed: int = 7) -> bytes:
+    ref = load_reference()
+    rng = random.Random(seed)
+    types = ref.item_types
+    foreign = ref.partners.loc[ref.partners["kind"] == "foreign", "code"].tolist()[:60]
+    domestic = ref.partners.loc[ref.partners["kind"] == "domestic", "code"].tolist()
+    sectors = ref.sectors["code"].tolist()
+    statuses = ref.statuses["name"].tolist()
+    rows = []
+    for i in range(n):
+        t = types.iloc[rng.randrange(len(types))]
+        need = t["partner_required"]
+        if need == "foreign":
+            partners = rng.sample(foreign, rng.choice([1, 1, 2]))
+        elif need == "domestic":
+            partners = [rng.choice(domestic)]
+        elif need == "any":
+            partners = [rng.choice(foreign + domestic)]
+        else:
+            partners = []
+        rows.append({
+            "item_name": f"合作事项{i:06d}", "item_type": t["name"], "sector_code": rng.choice(sectors),
+            "partners": partners, "partner_institutions": f"合作单位{rng.randrange(500)}",
+            "local_institution": f"承担单位{rng.randrange(300)}",
+            "start_date": date(2018, 1, 1) + timedelta(days=rng.randrange(900)),
+            "status": rng.choice(statuses), "funding_wan": round(rng.uniform(1, 500), 1), "note": None,
+        })
+    items = pd.DataFrame(rows)
+    live = items[items["status"] != "已终止"].merge(types[["name", "indicator_code"]], left_on="item_type",
+                                                    right_on="name")
+    values = live.groupby("indicator_code").size().to_dict()
+    values.pop("", None)
+    return write_return(unit_code="150200", period=Period("H", 2020, 2), values=values, items=items,
+                        ref=ref, validation=False)
+
+
+def read_calamine(data: bytes) -> None:
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    for name in wb.sheet_names:
+        wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+
+
+def read_openpyxl(data: bytes) -> None:
+    pd.read_excel(io.BytesIO(data), sheet_name="表2 合作事项明细", engine="openpyxl", header=1)
+
+
+def check_and_load(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        r = ingest_bytes(Path(tmp) / "bench.duckdb", data, "bench.xlsx", today=TODAY, on_wait=None)
+        assert r.status == "loaded", [e.message for e in r.errors][:5]
+
+
+def best(fn, data: bytes, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn(data)
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--skip-openpyxl", action="store_true", help="skip the slow openpyxl baseline")
+    args = ap.parse_args(argv)
+    load_reference()
+    check_and_load(make_return(50))  # warm imports and caches
+    print(f"{'rows':>8} {'file MB':>8} {'calamine s':>11} {'openpyxl s':>11} {'check+load s':>13} "
+          f"{'vs calamine':>12} {'vs openpyxl':>12}")
+    worst = 0.0
+    for n in args.sizes:
+        data = make_return(n)
+        t_cal = best(read_calamine, data, args.repeat)
+        t_opx = float("nan") if args.skip_openpyxl else best(read_openpyxl, data, 1)
+        t_ing = best(check_and_load, data, args.repeat)
+        worst = max(worst, t_ing / t_cal) if n >= 10000 else worst
+        print(f"{n:>8} {len(data) / 1e6:>8.2f} {t_cal:>11.3f} {t_opx:>11.3f} {t_ing:>13.3f} "
+              f"{t_ing / t_cal:>11.2f}x {t_ing / t_opx:>11.2f}x")
+    print(f"largest ratio to the bare calamine read (>=10,000 rows): {worst:.2f}x (target <= 1.5x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
