@@ -57,6 +57,7 @@ ITEM_HEADERS = {
     "note": ("备注",),
 }
 ITEM_REQUIRED = ("name", "type", "sector")
+NOTE_PREFIXES = ("注：", "注:", "说明：", "说明:", "填表说明", "填报说明", "备注：", "备注:")
 TOTAL_MARKS = {"合计", "总计", "小计", "合计：", "总计："}
 
 PARTNER_KIND_ZH = {"foreign": "外国", "domestic": "国内地区"}
@@ -225,6 +226,8 @@ def _check_indicators(rows: list[list], sheet: str, ref: Reference, out: Checked
         name_raw = raw_text(row[cols["name"][0]]) if "name" in cols else ""
         value_cell = row[cols["value"][0]]
         inc_cell = row[cols["increase"][0]] if "increase" in cols else ""
+        if (code_raw or name_raw).startswith(NOTE_PREFIXES):  # a note line under the table
+            continue
         if not code_raw and not name_raw:
             if not is_blank(value_cell):
                 rep.add(make_issue("unknown-indicator", sheet=sheet, row=excel_row,
@@ -321,6 +324,8 @@ def _check_items(rows: list[list], sheet: str, ref: Reference, out: CheckedRetur
     seq_key = _per_distinct(text["seq"], norm_key)
     name_trim = text["name"]
     filled = [any(t) for t in zip(*(v for k, v in text.items() if k != "seq"))]  # only a 序号: blank
+    filled = [f and not (s.startswith(NOTE_PREFIXES) or nm.startswith(NOTE_PREFIXES))
+              for f, s, nm in zip(filled, text["seq"], text["name"])]  # a note line under the table
     keep = [i for i, f in enumerate(filled)
             if f and seq_key[i] not in TOTAL_MARKS
             and not (seq_key[i] == "" and norm_key(name_trim[i]) in TOTAL_MARKS)]

@@ -134,6 +134,7 @@ def period_from_end(end: date, kind: str) -> Period:
 # --------------------------------------------------------------------------
 # Dates
 _EXCEL_EPOCH = date(1899, 12, 30)
+_TIME_PART = re.compile(r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")  # 「2019-03-15 00:00:00」
 _D_YMD = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 _D_YM = re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$")
 _D_Y = re.compile(r"^(\d{4})年$")
@@ -171,7 +172,7 @@ def parse_date(value: object) -> tuple[date | None, str | None]:
     s = clean_text(value)
     if s.lower() in BLANK_MARKS:
         return None, None
-    s = s.replace(" ", "")
+    s = _TIME_PART.sub("", s).replace(" ", "")
     for rx, has_day in ((_D_YMD, True), (_D_COMPACT, True), (_D_YM, False)):
         m = rx.match(s)
         if m:

@@ -772,6 +772,11 @@ def _only_file_error(out, code: str) -> None:
     assert out.unit_code is None and out.indicators is None and out.items is None
 
 
+@pytest.mark.parametrize("name", ["报表.xlsx", "报表.xlsm", "报表.XLSX"])
+def test_excel_suffixes_accepted(check, valid_sheets, name):
+    assert check(valid_sheets, file_name=name).report.issues == []
+
+
 def test_empty_file():
     out = check_return(b"", "x.xlsx", today=TODAY)
     _only_file_error(out, "file-unreadable")
@@ -1024,3 +1029,27 @@ def test_every_catalogue_code_is_raised(make_workbook, valid_sheets, encrypted_w
 def test_every_catalogue_entry_has_a_severity_title_and_template():
     for code, (severity, title, template) in CATALOGUE.items():
         assert severity in (ERROR, WARNING) and title and template, code
+
+
+# --------------------------------------------------------------------------
+# Note lines staff write under a table, and dates typed with a time
+def test_note_lines_under_the_tables_are_not_data(check, valid_sheets):
+    valid_sheets["表1 指标进展"].append(["注：本表数据截至6月30日", None, None, None, None])
+    valid_sheets["表2 合作事项明细"].append([None, "填表说明：经费单位为万元", None, None, None, None, None, None])
+    out = check(valid_sheets)
+    assert out.report.issues == []
+    assert len(out.items) == 3
+
+
+def test_date_typed_with_a_time_is_read(check, valid_sheets):
+    put(valid_sheets, "表2 合作事项明细", 2, "起始日期", "2018-05-10 00:00:00")
+    out = check(valid_sheets)
+    assert out.report.errors == []
+    assert item_at(out, 2)["start_date"] == date(2018, 5, 10)
+
+
+def test_base_without_level_is_ambiguous_and_names_both(check, valid_sheets):
+    valid_sheets["表2 合作事项明细"].append(item("中俄合作基地", "国际科技合作基地", partners="俄罗斯"))
+    out = check(valid_sheets)
+    [issue] = [i for i in out.report.errors if i.code == "unknown-item-type"]
+    assert "国家级国际科技合作基地" in issue.message and "自治区级国际科技合作基地" in issue.message
