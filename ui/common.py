@@ -83,13 +83,41 @@ def demo_banner() -> None:
                    "在「数据报送」页载入真实报表前，请勿引用本页数字。", icon=":material/science:")
 
 
-def show_chart(fig, key: str | None = None, **kwargs):
-    """Render a figure with the shared config (PNG download keeps title, subtitle and source)."""
+def show_chart(fig, key: str | None = None, export: bool = True, **kwargs):
+    """Render a figure with the shared config, and an export for briefings.
+
+    The figure itself carries its title, subtitle (scope, as-of date) and source
+    line, so both the toolbar's PNG and the exported files stand alone.
+    """
     cfg = dict(PLOTLY_CONFIG)
     title = (fig.layout.meta or {}).get("title") if isinstance(fig.layout.meta, dict) else None
     cfg["toImageButtonOptions"] = dict(cfg["toImageButtonOptions"], filename=title or "chart")
-    cfg["topojsonURL"] = "app/static/topojson/"
-    return st.plotly_chart(fig, config=cfg, key=key, width="stretch", **kwargs)
+    event = st.plotly_chart(fig, config=cfg, key=key, width="stretch", **kwargs)
+    if export:
+        _export_popover(fig, key or title or "chart", title or "图表")
+    return event
+
+
+def _export_popover(fig, key: str, title: str) -> None:
+    from pipelines.figures import export_image
+
+    with st.popover("导出图表", icon=":material/image:"):
+        st.caption("导出的图片含标题、截止日期和数据来源，可直接放入简报。")
+        fmt = st.radio("格式", ["PNG（高清）", "SVG（矢量）", "PDF"], horizontal=True, key=f"fmt_{key}")
+        ext = {"PNG（高清）": "png", "SVG（矢量）": "svg", "PDF": "pdf"}[fmt]
+        store_key = f"export_{key}_{ext}"
+        if st.button("生成", key=f"gen_{key}_{ext}"):
+            with st.spinner("正在生成图片…"):
+                try:
+                    st.session_state[store_key] = export_image(fig, ext)
+                except Exception as exc:  # no chromium on this server
+                    st.session_state.pop(store_key, None)
+                    st.error(f"服务器上无法生成图片（{exc}）。可改用图表右上角工具栏中的相机按钮下载 PNG。")
+        data = st.session_state.get(store_key)
+        if data:
+            mime = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}[ext]
+            st.download_button(f"下载 {ext.upper()}", data, file_name=f"{title}.{ext}", mime=mime,
+                               key=f"dl_{key}_{ext}", icon=":material/download:")
 
 
 def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
