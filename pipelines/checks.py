@@ -57,6 +57,7 @@ ITEM_HEADERS = {
     "note": ("备注",),
 }
 ITEM_REQUIRED = ("name", "type", "sector")
+NON_TEXT = ("seq", "start_date", "funding")  # typed cells: shown as text only in messages
 NOTE_PREFIXES = ("注：", "注:", "说明：", "说明:", "填表说明", "填报说明", "备注：", "备注:")
 TOTAL_MARKS = {"合计", "总计", "小计", "合计：", "总计："}
 
@@ -298,7 +299,7 @@ def _partner_info(ref: Reference):
             else:
                 problems.append(("unknown-partner", p, m.suggestion, None))
         ks = [kinds[c] for c in codes]
-        return (tuple(codes), tuple(ks), tuple(problems))
+        return (codes, tuple(ks), tuple(problems))  # one codes list per distinct cell, shared by its rows
     return info
 
 
@@ -317,21 +318,24 @@ def _check_items(rows: list[list], sheet: str, ref: Reference, out: CheckedRetur
         return
     body = rows[h + 1:]
     first_row = h + 2  # Excel row of body[0]
-    raw_cols = {k: ([r[cols[k][0]] for r in body] if k in cols else [""] * len(body)) for k in ITEM_HEADERS}
-    text = {k: _per_distinct(v, raw_text) for k, v in raw_cols.items()}
+    columns = list(zip(*body)) if body else [() for _ in rows[h]]  # one transpose, in C
+    raw_cols = {k: (list(columns[cols[k][0]]) if k in cols else [""] * len(body)) for k in ITEM_HEADERS}
+    text = {k: (_texts(v) if k not in NON_TEXT else _LazyText(v)) for k, v in raw_cols.items()}
 
-    # blank rows and total rows are skipped
-    seq_key = _per_distinct(text["seq"], norm_key)
-    name_trim = text["name"]
-    filled = [any(t) for t in zip(*(v for k, v in text.items() if k != "seq"))]  # only a 序号: blank
-    filled = [f and not (s.startswith(NOTE_PREFIXES) or nm.startswith(NOTE_PREFIXES))
-              for f, s, nm in zip(filled, text["seq"], text["name"])]  # a note line under the table
-    keep = [i for i, f in enumerate(filled)
-            if f and seq_key[i] not in TOTAL_MARKS
-            and not (seq_key[i] == "" and norm_key(name_trim[i]) in TOTAL_MARKS)]
+    # blank rows, note lines and total rows are skipped
+    def is_mark(t: str, marks=TOTAL_MARKS) -> bool:
+        return bool(t) and not t[0].isdigit() and norm_key(t) in marks
+
+    present = [text[k] if k not in NON_TEXT else [v != "" and v is not None for v in raw_cols[k]]
+               for k in ITEM_HEADERS if k != "seq"]
+    filled = [any(t) for t in zip(*present)]  # a row with only a 序号 is blank
+    seq = [v.strip() if v.__class__ is str else "" for v in raw_cols["seq"]]  # only text can mark a total
+    keep = [i for i, (f, sq, nm) in enumerate(zip(filled, seq, text["name"]))
+            if f and not is_mark(sq) and not (not sq and is_mark(nm))
+            and not sq.startswith(NOTE_PREFIXES) and not nm.startswith(NOTE_PREFIXES)]
     if len(keep) != len(body):
         raw_cols = {k: [v[i] for i in keep] for k, v in raw_cols.items()}
-        text = {k: [v[i] for i in keep] for k, v in text.items()}
+        text = {k: ([v[i] for i in keep] if k not in NON_TEXT else _LazyText(raw_cols[k])) for k, v in text.items()}
     rowno = [first_row + i for i in keep]
     n = len(rowno)
     col = {k: cols[k][1] for k in cols}
@@ -372,7 +376,7 @@ def _check_items(rows: list[list], sheet: str, ref: Reference, out: CheckedRetur
     pcodes: list[list[str]] = []
     for i in range(n):
         codes, kinds, probs = pinfo[i]
-        pcodes.append(list(codes))
+        pcodes.append(codes)
         for code, part, sugg, note in probs:
             rep.add(make_issue(code, sheet=sheet, row=rowno[i], column=partner_col, value=text["partners"][i],
                                part=part, hint=hint_from(sugg), note=note or "", suggestion=sugg))
@@ -474,6 +478,24 @@ def _check_items(rows: list[list], sheet: str, ref: Reference, out: CheckedRetur
         "partner_code": objects([c for _, c in pairs]),
         "partner_kind": objects([kinds[c] for _, c in pairs]),
     })
+
+
+def _texts(values: list) -> list[str]:
+    """raw_text for a column of (mostly) strings: strings are only trimmed."""
+    return [v.strip() if v.__class__ is str else raw_text(v) for v in values]
+
+
+class _LazyText:
+    """raw_text of a number or date column, computed only for the cells a message shows."""
+
+    def __init__(self, values: list):
+        self.values = values
+
+    def __getitem__(self, i: int) -> str:
+        return raw_text(self.values[i])
+
+    def __len__(self) -> int:
+        return len(self.values)
 
 
 def _per_distinct(values: list, fn) -> list:
