@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from filelock import FileLock, Timeout
@@ -288,22 +289,27 @@ def next_version(con, unit_code: str, period_end: date) -> int:
 
 
 def _arrow_items(sid: int, items: pd.DataFrame) -> pa.Table:
+    """Items as an Arrow table for DuckDB to scan (object columns hold str/None)."""
     n = len(items)
+
+    def text(col: str) -> pa.Array:
+        return pa.array(items[col].tolist(), pa.string(), from_pandas=True)
+
     return pa.table({
-        "submission_id": pa.array([sid] * n, pa.int64()),
+        "submission_id": pa.array(np.full(n, sid, dtype=np.int64)),
         "source_row": pa.array(items["row"].to_numpy(), pa.int32()),
-        "item_name": pa.array(items["item_name"].to_numpy(dtype=object), pa.string()),
-        "item_type": pa.array(items["item_type"].to_numpy(dtype=object), pa.string()),
-        "indicator_code": pa.array(items["indicator_code"].to_numpy(dtype=object), pa.string(), from_pandas=True),
-        "sector_code": pa.array(items["sector_code"].to_numpy(dtype=object), pa.string()),
+        "item_name": text("item_name"),
+        "item_type": text("item_type"),
+        "indicator_code": text("indicator_code"),
+        "sector_code": text("sector_code"),
         "partners": pa.array(items["partners"].tolist(), pa.list_(pa.string())),
-        "partner_institutions": pa.array(items["partner_institutions"].to_numpy(dtype=object), pa.string(), from_pandas=True),
-        "local_institution": pa.array(items["local_institution"].to_numpy(dtype=object), pa.string(), from_pandas=True),
+        "partner_institutions": text("partner_institutions"),
+        "local_institution": text("local_institution"),
         "start_date": pa.array(items["start_date"].tolist(), pa.date32()),
-        "status": pa.array(items["status"].to_numpy(dtype=object), pa.string(), from_pandas=True),
+        "status": text("status"),
         "is_live": pa.array(items["is_live"].to_numpy(), pa.bool_()),
         "funding_wan": pa.array(items["funding_wan"].to_numpy(), pa.float64(), from_pandas=True),
-        "note": pa.array(items["note"].to_numpy(dtype=object), pa.string(), from_pandas=True),
+        "note": text("note"),
     })
 
 
