@@ -11,6 +11,28 @@ import streamlit as st
 from pipelines import store
 from pipelines.reference import Reference, load_reference
 
+def _leave_pages_directory_mode() -> None:
+    """Route every first request through app.py.
+
+    Streamlit treats a folder named ``pages/`` beside the entry point as an
+    old-style page folder until ``st.navigation`` has run once in the process:
+    a first visit straight to ``/upload`` would run pages/upload.py alone (no
+    app.py: no navigation, no layout, no database set-up). Every page imports
+    this module, so its first import switches that mode off and reruns, and the
+    rerun goes through app.py. The import is retried after the rerun (a failed
+    import is not cached), when the mode is already off.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        if get_script_run_ctx() is not None:
+            st.rerun()
+
+
+_leave_pages_directory_mode()
+
 PLOTLY_CONFIG = {
     "displaylogo": False,
     "locale": "zh-CN",

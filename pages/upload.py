@@ -1,0 +1,401 @@
+"""数据报送: download a template, upload returns, see what they would change, load on confirmation.
+
+Checking reads the uploaded bytes and the database read-only; only the
+confirmed load takes the write lock. Checked files live in session state,
+keyed by content hash, so reruns do not re-check them.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from pipelines import store
+from pipelines.annotate import annotate_workbook
+from pipelines.checks import CheckedReturn, file_hash
+from pipelines.diff import (
+    STATUS_DUPLICATE, STATUS_ERRORS, STATUS_OK, STATUS_WARNINGS, LoadRefused, Preview, check_upload, confirm_load,
+    issues_table, next_unreported, plan_periods, preview,
+)
+from pipelines.issues import make_issue
+from pipelines.normalise import parse_period
+from pipelines.template import build_template
+from ui.common import data_key, db_path, fmt_date, q, reference
+
+CHECKED = "upload_checked"    # hash -> {"name", "data", "checked", "preview", "preview_key"}
+DONE = "upload_done"          # hash -> what was loaded (for the success message)
+MESSAGES = "upload_messages"  # messages from the last action, shown once
+UPLOADER_GEN = "upload_uploader_gen"
+REPORTER = "reporter_name"    # shared with the history page
+
+BADGE = {
+    STATUS_OK: ("green", "可以载入", ":material/check_circle:"),
+    STATUS_WARNINGS: ("orange", "有提示", ":material/warning:"),
+    STATUS_ERRORS: ("red", "有错误不能载入", ":material/error:"),
+    STATUS_DUPLICATE: ("gray", "重复文件", ":material/content_copy:"),
+}
+KIND_ZH = {"H": "半年", "Q": "季度", "Y": "年度"}
+
+ref = reference()
+db = db_path()
+for key, default in ((CHECKED, {}), (DONE, {}), (MESSAGES, []), (UPLOADER_GEN, 0)):
+    st.session_state.setdefault(key, default)
+
+st.title("数据报送")
+st.caption("① 下载报表模板 → ② 填写后上传，系统逐项检查并显示将带来的变化 → ③ 核对无误后确认载入。"
+           "同一单位同一报告期再次报送会成为新的当前版本，此前的版本和原始文件都保留在「版本历史」中。")
+
+
+# --------------------------------------------------------------------------
+# Demo data: a clear notice and a way to start for real (archived, never deleted)
+def _ask_archive() -> None:
+    st.session_state["upload_confirm_archive"] = True
+
+
+def _cancel_archive() -> None:
+    st.session_state["upload_confirm_archive"] = False
+
+
+def _archive() -> None:
+    st.session_state["upload_confirm_archive"] = False
+    try:
+        folder = store.archive_database(db, "demo")
+    except Exception as exc:  # a busy database: say so, keep everything as it was
+        st.session_state[MESSAGES].append(("error", f"未能清空演示数据：{exc}"))
+        return
+    st.session_state[CHECKED] = {}
+    st.session_state[DONE] = {}
+    st.session_state[UPLOADER_GEN] += 1
+    st.cache_data.clear()
+    st.session_state[MESSAGES].append(
+        ("success", f"演示数据已移到 `{folder}`（未删除，如需可由管理员从该文件夹取回），已建立空数据库，可以开始正式报送。"))
+
+
+if q("is_demo"):
+    with st.container(border=True):
+        st.warning("**当前数据库中是演示数据**（系统生成，非真实报送）。可以用它试用上传和检查；"
+                   "正式报送前，请先清空演示数据，以免真实数字与演示数字混在一起。", icon=":material/science:")
+        if not st.session_state.get("upload_confirm_archive"):
+            st.button("清空演示数据，开始正式报送", icon=":material/restart_alt:", on_click=_ask_archive,
+                      key="archive_ask")
+        else:
+            sources = q("current_sources")
+            real = sum(n for s, n in sources.items() if s != "demo")
+            text = (f"将把当前数据库（{sum(sources.values())}份当前报表及全部历史版本、原始文件）整体移到数据库所在文件夹的 "
+                    "`archive/demo-日期时间/` 中保存，然后建立一个空数据库。不会删除任何文件。")
+            if real:
+                text += f"\n\n**注意：其中有{real}份不是演示数据的报表，也会一起移走**，清空后需要重新上传。"
+            st.error(text, icon=":material/help:")
+            c1, c2, _ = st.columns([2, 1, 4])
+            c1.button("确认清空演示数据", type="primary", on_click=_archive, key="archive_confirm")
+            c2.button("取消", on_click=_cancel_archive, key="archive_cancel")
+
+for kind, text in st.session_state[MESSAGES]:
+    getattr(st, kind)(text)
+st.session_state[MESSAGES] = []
+
+
+# --------------------------------------------------------------------------
+# Who is sending
+if "reporter_input" not in st.session_state:
+    st.session_state["reporter_input"] = st.session_state.get(REPORTER, "")
+reporter = st.text_input("报送人", key="reporter_input", placeholder="请填写姓名，如：张明（包头市科技局）",
+                         help="记录在每次载入的版本上，可在「版本历史」中查到。").strip()
+st.session_state[REPORTER] = reporter
+
+
+# --------------------------------------------------------------------------
+# ① Template
+st.subheader("① 下载报表模板")
+with st.container(border=True):
+    c1, c2, c3 = st.columns([2, 1, 2])
+    unit = c1.selectbox("填报单位", ref.unit_codes, format_func=ref.unit_name, key="tpl_unit")
+    kinds = list(KIND_ZH)
+    default_kind = ref.settings.get("reporting_frequency", "H")
+    kind = c2.selectbox("报告期类型", kinds, index=kinds.index(default_kind) if default_kind in kinds else 0,
+                        format_func=KIND_ZH.get, key="tpl_kind")
+    periods = plan_periods(ref, kind)
+    reported = q("reported_period_ends", unit)
+    if periods:
+        idx = next_unreported(periods, reported)
+        period = c3.selectbox("报告期", periods, index=idx, format_func=lambda p: p.label,
+                              key=f"tpl_period_{unit}_{kind}_{len(reported)}",  # a new default once more is reported
+                              help="默认为该单位尚未报送的下一个报告期")
+        earlier = [d for d in reported if pd.Timestamp(d).date() < period.start]
+        done_here = any(pd.Timestamp(d).date() == period.end for d in reported)
+        if earlier:
+            note = (f"模板已预填该单位截至{fmt_date(max(earlier))}的报表中的事项清单，并在表1旁列出上期数供对照；"
+                    "只需更新有变化的内容和各指标的累计值。")
+        else:
+            note = "该单位此前没有报送记录，模板为空白（封面已填好单位和报告期）。"
+        if done_here:
+            note += f"\n\n该单位已报送过{period.label}的报表；用此模板再次报送会成为新版本。"
+        st.caption(note)
+        name = f"{ref.unit_name(unit)}_{period.label}_科技合作报表.xlsx"
+        st.download_button("下载报表模板", data=lambda u=unit, p=period: build_template(db, u, p, ref=ref),
+                           file_name=name, icon=":material/download:", on_click="ignore", key="tpl_download",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    else:
+        st.info("计划期内还没有可填报的报告期。")
+
+
+# --------------------------------------------------------------------------
+# ② Upload and check
+st.subheader("② 上传报表并检查")
+files = st.file_uploader("选择一个或多个报表文件（.xlsx、.xlsm、.xls），可一次选多个", type=["xlsx", "xlsm", "xls"],
+                         accept_multiple_files=True, key=f"uploader_{st.session_state[UPLOADER_GEN]}",
+                         help="每个文件是一个单位一个报告期的完整报表。上传后只做检查，不会写入数据库；确认后才载入。")
+
+checked_store: dict = st.session_state[CHECKED]
+done_store: dict = st.session_state[DONE]
+entries: list[tuple[str, str]] = []  # (hash, file name) in upload order
+seen: dict[str, str] = {}
+repeats: list[tuple[str, str]] = []
+for f in files or []:
+    data = f.getvalue()
+    h = file_hash(data)
+    if h in seen:
+        repeats.append((f.name, seen[h]))
+        continue
+    seen[h] = f.name
+    entries.append((h, f.name))
+    if h not in checked_store and h not in done_store:
+        checked_store[h] = {"name": f.name, "data": data, "checked": None, "preview": None, "preview_key": None}
+
+todo = [h for h, _ in entries if h in checked_store and checked_store[h]["checked"] is None]
+if todo:
+    bar = st.progress(0.0, text=f"正在检查 {len(todo)} 个文件…")
+    for n, h in enumerate(todo, 1):
+        e = checked_store[h]
+        bar.progress((n - 1) / len(todo), text=f"正在检查第 {n}/{len(todo)} 个文件：{e['name']}")
+        try:
+            pv = check_upload(db, e["data"], e["name"], ref=ref)
+        except Exception as exc:  # a bug must not cost the user the page: show it as an unreadable file
+            broken = CheckedReturn(file_name=e["name"], file_hash=h)
+            broken.report.add(make_issue("file-unreadable", value=e["name"], detail=f"检查程序出错：{type(exc).__name__}"))
+            pv = preview(db, broken, ref=ref)
+        e.update(checked=pv.checked, preview=pv, preview_key=data_key())
+    bar.empty()
+
+# Previews depend on what is loaded: refresh them whenever the database changes.
+key_now = data_key()
+for h, _ in entries:
+    e = checked_store.get(h)
+    if e is not None and e["preview_key"] != key_now:
+        e["preview"] = preview(db, e["checked"], ref=ref)
+        e["preview_key"] = key_now
+# forget files no longer in the uploader
+for h in [h for h in checked_store if h not in seen]:
+    del checked_store[h]
+
+for name, first in repeats:
+    st.info(f"「{name}」与「{first}」内容完全相同，只检查一次。")
+
+
+def _load(hashes: list[str]) -> None:
+    """Load confirmed files in upload order; record what happened for the next run."""
+    msgs = st.session_state[MESSAGES]
+    who = str(st.session_state.get("reporter_input") or st.session_state.get(REPORTER) or "").strip()
+    if not who:
+        msgs.append(("error", "请先在页面上方填写「报送人」。"))
+        return
+    for h in hashes:
+        e = st.session_state[CHECKED].get(h)
+        if e is None:
+            continue
+        pv: Preview = e["preview"]
+        try:
+            r = confirm_load(db, pv, e["data"], who=who,
+                             warnings_accepted=bool(st.session_state.get(f"accept_{h}")))
+        except LoadRefused as exc:
+            msgs.append(("warning", str(exc)))
+            continue
+        except store.BusyError as exc:
+            msgs.append(("error", f"「{pv.file_name}」未载入：{exc}"))
+            continue
+        if r.status == "duplicate":
+            msgs.append(("info", f"「{pv.file_name}」与已载入的第{r.version}版完全相同，未重复载入。"))
+        elif r.status != "loaded":
+            msgs.append(("error", f"「{pv.file_name}」未载入：载入时发现错误，请重新检查。"))
+            continue
+        st.session_state[DONE][h] = {
+            "name": pv.file_name, "unit": pv.unit_name, "period": pv.period_label, "status": r.status,
+            "version": r.version, "replaced": pv.replaces.version if pv.replaces else None,
+            "n_warnings": len(r.warnings), "at": datetime.now(), "who": who,
+        }
+        del st.session_state[CHECKED][h]
+
+
+def _reset_uploads() -> None:
+    st.session_state[CHECKED] = {}
+    st.session_state[DONE] = {}
+    st.session_state[UPLOADER_GEN] += 1
+
+
+def _styled_issues(df: pd.DataFrame):
+    colours = {"错误": "background-color: #fde2e4; color: #9b1c1c; font-weight: 600",
+               "提示": "background-color: #fff4ce; color: #7a5b00; font-weight: 600"}
+    return (df.style.map(lambda v: colours.get(v, ""), subset=["严重程度"])
+            .map(lambda v: "white-space: nowrap", subset=["严重程度", "行"])
+            .format({"行": lambda v: "" if pd.isna(v) else str(int(v))}))
+
+
+def _summary(pv: Preview) -> None:
+    if pv.duplicate is not None:
+        becomes = f"已是第{pv.duplicate.version}版"
+    elif pv.loadable and pv.version:
+        becomes = f"第{pv.version}版"
+    else:
+        becomes = "—（有错误，不能载入）"
+    st.markdown(f"填报单位：**{pv.unit_name or '未识别'}**　　报告期：**{pv.period_label or '未识别'}**　　"
+                f"载入后成为：**{becomes}**　　错误 **{len(pv.errors)}** 个，提示 **{len(pv.warnings)}** 个")
+    if pv.duplicate is not None:
+        d = pv.duplicate
+        st.info(f"与{fmt_date(d.received_at)}由{d.received_by or '未记录'}载入的第{d.version}版（「{d.file_name}」）"
+                f"内容完全相同{'，且该版本就是当前版本' if d.is_current else ''}，无需再次载入。"
+                + ("" if d.is_current else "如需恢复该版本，请到「版本历史」页操作。"))
+    elif pv.replaces is not None:
+        r = pv.replaces
+        st.markdown(f"将**取代当前的第{r.version}版**（「{r.file_name}」，{fmt_date(r.received_at)}"
+                    f"由{r.received_by or '未记录'}报送）；第{r.version}版仍保留在版本历史中。")
+        old_period = parse_period(r.period_code) if r.period_code else None
+        if old_period is not None and r.period_code != pv.period_code:
+            st.warning(f"注意：第{r.version}版的报告期是**{old_period.label}**，本次是**{pv.period_label}**。"
+                       f"两者都截至{fmt_date(pv.period_end)}，按同一报告期处理，载入后以本次报表为准。"
+                       "如果报告期填错了，请改正封面的「报告期」后重新上传。", icon=":material/event:")
+    elif pv.loadable:
+        st.markdown("该单位该报告期**首次报送**。")
+
+
+def _changes(pv: Preview) -> None:
+    ind = pv.indicators
+    if pv.replaces is None:
+        if len(ind):
+            with st.expander(f"本报表填报的指标值（{len(ind)}项）"):
+                st.dataframe(ind.rename(columns={"indicator_code": "编码", "name": "指标", "measure": "计量单位",
+                                                 "after": "截至本期末累计值"})[["编码", "指标", "计量单位", "截至本期末累计值"]],
+                             hide_index=True, width="stretch")
+        return
+    v = pv.replaces.version
+    st.markdown(f"**与当前第{v}版相比的变化**：新增事项 {len(pv.added)} 项，删除事项 {len(pv.removed)} 项，"
+                f"变更事项 {pv.n_changed_items} 项，指标值变化 {int(ind['change'].fillna(1).ne(0).sum())} 项。")
+    tabs = st.tabs([f"指标值（前后对照）", f"新增事项（{len(pv.added)}）", f"删除事项（{len(pv.removed)}）",
+                    f"变更事项（{pv.n_changed_items}）"])
+    with tabs[0]:
+        show = ind.rename(columns={"indicator_code": "编码", "name": "指标", "measure": "计量单位",
+                                   "before": f"第{v}版", "after": "本次", "change": "变化"})
+        for c in (f"第{v}版", "本次"):
+            show[c] = show[c].map(lambda x: "（未填报）" if pd.isna(x) else f"{int(x)}")
+        show["变化"] = show["变化"].map(lambda x: "" if pd.isna(x) else ("0" if x == 0 else f"{int(x):+d}"))
+        st.dataframe(show.style.map(lambda s: "color: #9b1c1c; font-weight: 600" if s.startswith("-") else
+                                    ("color: #1a7f37; font-weight: 600" if s.startswith("+") else ""),
+                                    subset=["变化"]),
+                     hide_index=True, width="stretch", height=35 * (len(show) + 1) + 3,
+                     column_config={c: st.column_config.TextColumn(alignment="right")
+                                    for c in (f"第{v}版", "本次", "变化")})
+    item_cols = {"item_name": "事项名称", "item_type": "事项类别", "sector": "所属领域",
+                 "partners": "合作国家（地区）", "status": "状态"}
+    with tabs[1]:
+        if pv.added.empty:
+            st.caption("没有新增事项。")
+        else:
+            st.dataframe(pv.added.rename(columns=item_cols), hide_index=True, width="stretch")
+    with tabs[2]:
+        if pv.removed.empty:
+            st.caption("没有删除事项。")
+        else:
+            st.caption("这些事项在当前版本中有、在本次报表中没有。已结束的事项请保留并把状态改为「已完成」或「已终止」，不要直接删除。")
+            st.dataframe(pv.removed.rename(columns=item_cols), hide_index=True, width="stretch")
+    with tabs[3]:
+        if pv.changed.empty:
+            st.caption("没有内容变更的事项（按事项名称和类别对应）。")
+        else:
+            st.dataframe(pv.changed.rename(columns={"item_name": "事项名称", "item_type": "事项类别", "field": "变化项",
+                                                    "before": f"第{v}版", "after": "本次"}),
+                         hide_index=True, width="stretch")
+
+
+def _card(h: str, name: str) -> None:
+    if h in done_store:
+        d = done_store[h]
+        with st.container(border=True):
+            st.markdown(f"**{d['name']}**  :green-badge[:material/task_alt: 已载入]")
+            what = f"{d['unit']} {d['period']}"
+            if d["status"] == "duplicate":
+                st.info(f"{what}：与已载入的第{d['version']}版完全相同，未重复载入。")
+            else:
+                replaced = f"，取代第{d['replaced']}版" if d["replaced"] else ""
+                st.success(f"已载入：{what} 第{d['version']}版（当前版本{replaced}）。"
+                           f"报送人：{d['who']}，{d['at']:%Y-%m-%d %H:%M}。", icon=":material/task_alt:")
+            c1, c2 = st.columns([1, 4])
+            c1.page_link("pages/overview.py", label="查看总览", icon=":material/dashboard:")
+            c2.page_link("pages/history.py", label="查看版本历史", icon=":material/history:")
+        return
+    e = checked_store[h]
+    pv: Preview = e["preview"]
+    colour, label, icon = BADGE[pv.status]
+    with st.container(border=True):
+        st.markdown(f"**{name}**  :{colour}-badge[{icon} {label}]")
+        _summary(pv)
+        if pv.issues:
+            st.markdown(f"**发现的问题**：错误 {len(pv.errors)} 个（必须修改），提示 {len(pv.warnings)} 个（请核对）")
+            st.table(_styled_issues(issues_table(pv.issues)), hide_index=True,
+                     height="content" if len(pv.issues) <= 30 else 900)
+            stem = name.rsplit(".", 1)[0]
+            st.download_button(
+                "下载标注了问题的工作簿", key=f"annotated_{h}", on_click="ignore", icon=":material/download:",
+                data=lambda d=e["data"], n=name, i=tuple(pv.issues): annotate_workbook(d, n, list(i)),
+                file_name=f"{stem}_问题标注.xlsx",
+                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                help="红色单元格是错误，黄色是提示，鼠标移到单元格上可看说明；第一张工作表「问题清单」列出全部问题。")
+        _changes(pv)
+        if pv.status == STATUS_ERRORS:
+            st.error(f"有{len(pv.errors)}个错误，不能载入。请下载标注了问题的工作簿，按红色单元格的批注修改后重新上传。",
+                     icon=":material/block:")
+            return
+        if pv.status == STATUS_DUPLICATE:
+            return
+        accepted = True
+        if pv.status == STATUS_WARNINGS:
+            accepted = st.checkbox("我已核对以上提示，确认无误", key=f"accept_{h}")
+        why = None if reporter else "请先在页面上方填写「报送人」"
+        why = why or (None if accepted else "请先核对提示并勾选确认")
+        st.button(f"确认载入（成为第{pv.version}版）", key=f"load_{h}", type="primary", disabled=why is not None,
+                  help=why, on_click=_load, args=([h],), icon=":material/publish:")
+        if why:
+            st.caption(f":orange[{why}后，才能确认载入。]")
+
+
+if not entries:
+    st.caption("还没有上传文件。可以一次选择多个文件（例如各盟市的报表），逐个检查后再确认载入。")
+else:
+    pending = [h for h, _ in entries if h not in done_store]
+    counts = {s: 0 for s in BADGE}
+    for h in pending:
+        counts[checked_store[h]["preview"].status] += 1
+    if len(entries) > 1:
+        st.markdown(f"共 {len(entries)} 个文件：" + "，".join(
+            [f"{BADGE[s][1]} {n} 个" for s, n in counts.items() if n]
+            + ([f"已载入 {len(entries) - len(pending)} 个"] if len(pending) < len(entries) else [])))
+    for h, name in entries:
+        _card(h, name)
+
+    # ③ Confirm all loadable files at once
+    if len(pending) > 1:
+        st.subheader("③ 全部确认载入")
+        ready = [h for h in pending if checked_store[h]["preview"].status == STATUS_OK
+                 or (checked_store[h]["preview"].status == STATUS_WARNINGS and st.session_state.get(f"accept_{h}"))]
+        waiting = [checked_store[h]["name"] for h in pending
+                   if checked_store[h]["preview"].status == STATUS_WARNINGS and not st.session_state.get(f"accept_{h}")]
+        blocked = [checked_store[h]["name"] for h in pending if checked_store[h]["preview"].status == STATUS_ERRORS]
+        if waiting:
+            st.caption("有提示、尚未勾选确认的文件不会载入：" + "、".join(waiting))
+        if blocked:
+            st.caption("有错误的文件不能载入：" + "、".join(blocked))
+        st.button(f"确认载入全部可载入文件（{len(ready)}个）", key="load_all", type="primary",
+                  disabled=not ready or not reporter, on_click=_load, args=(ready,), icon=":material/done_all:",
+                  help=None if reporter else "请先在页面上方填写「报送人」")
+    elif not pending:
+        st.button("清空已上传文件列表，继续报送", on_click=_reset_uploads, key="reset_uploads",
+                  icon=":material/restart_alt:")

@@ -1,0 +1,437 @@
+"""数据报送 and 版本历史 pages: every check through the upload path, guarded loads, versions.
+
+Streamlit 1.67's AppTest can upload files (``at.file_uploader[0].set_value``),
+so the pages are driven as users drive them. The fault families run through
+``pipelines.diff.check_upload``, the call the page makes for every new file,
+and ``issues_table``, the table the page shows.
+"""
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipelines import store
+from pipelines.checks import file_hash
+from pipelines.diff import check_upload, issues_table
+from pipelines.ingest import ingest_bytes
+from pipelines.issues import CATALOGUE
+from pipelines.normalise import parse_period
+from pipelines.progress import progress_table
+from pipelines.read import Limits
+from pipelines.template import write_return
+from tests.dbfixtures import demo_db_copy
+
+REPO = Path(__file__).resolve().parent.parent
+TODAY = date(2021, 3, 1)
+UNIT = "150200"  # 包头市
+P = parse_period("2019H1")
+CV, T1, T2 = "封面", "表1 指标进展", "表2 合作事项明细"
+PC = "合作国家（地区）"
+VALUE = "截至本期末累计值"
+COLS = ["item_name", "item_type", "sector_code", "partners", "start_date", "status", "funding_wan"]
+A = ("中俄马铃薯种薯繁育", "国际科技合作项目", "S05", ["RUS"], date(2018, 5, 10), "在建/在研", 50.0)
+B = ("京蒙装备协同创新", "国内科技合作项目", "S06", ["CN-BJ"], date(2019, 3, 15), "在建/在研", 30.0)
+C = ("稀土院士专家工作站", "院士专家工作站", "S04", [], date(2018, 9, 1), "已建成/已认定", None)
+
+
+def return_bytes(unit=UNIT, period=P, values=None, rows=(A, B, C)) -> bytes:
+    """A valid return made by the template writer: 表1 agrees with 表2 (I04 = 2, I09 = 1 by default)."""
+    values = {"I04": 2, "I09": 1} if values is None else values
+    return write_return(unit_code=unit, period=period, values=values, items=pd.DataFrame(list(rows), columns=COLS),
+                        validation=False)
+
+
+BASE = return_bytes()
+
+
+def corrupt(cells: dict[tuple[str, str], object] | None = None, drop_sheet: str | None = None,
+            data: bytes = BASE) -> bytes:
+    """The valid return with cells overwritten (None clears) by openpyxl.
+
+    Layout written by write_return: 封面 B3 unit, B4 period, B7 fill date; 表1
+    header on row 3, I01 on row 4 (so I04 is row 7, I09 row 12), columns A code,
+    B name, D value; 表2 header on row 2, items from row 3, columns B name,
+    C type, D sector, E partners, H start date, I status, J funding.
+    """
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    for (sheet, cell), value in (cells or {}).items():
+        wb[sheet][cell] = value
+    if drop_sheet:
+        del wb[drop_sheet]
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------
+# Every check of RETURN_FORMAT.md through the upload path, one workbook per fault family.
+# id -> (bytes, file name, options, expected issues as (code, severity, sheet, row, column, value))
+def _cases():
+    return {
+        "file-not-excel": (b"a,b\n1,2\n", "报表.csv", {}, [("file-type", "error", None, None, None, "报表.csv")]),
+        "file-renamed-text": (b"just some text, not a workbook", "报表.xlsx", {},
+                              [("file-unreadable", "error", None, None, None, "报表.xlsx")]),
+        "file-truncated": (BASE[:2000], "报表.xlsx", {}, [("file-unreadable", "error", None, None, None, "报表.xlsx")]),
+        "file-too-large": (BASE, "报表.xlsx", {"limits": Limits(max_file_bytes=1000)},
+                           [("file-too-large", "error", None, None, None, "报表.xlsx")]),
+        "sheet-too-large": (BASE, "报表.xlsx", {"limits": Limits(max_rows=3)},
+                            [("sheet-too-large", "error", CV, None, None, "9行×4列"),
+                             ("sheet-too-large", "error", T1, None, None, "17行×6列"),
+                             ("sheet-too-large", "error", T2, None, None, "5行×11列")]),
+        "sheet-missing": (corrupt(drop_sheet=T2), "x.xlsx", {},
+                          [("sheet-missing", "error", None, None, None, "封面、表1 指标进展、填表说明")]),
+        "header-missing": (corrupt({(T1, f"{c}3"): None for c in "ABCDEF"}), "x.xlsx", {},
+                           [("header-missing", "error", T1, None, None, None)]),
+        "column-missing": (corrupt({(T2, "D2"): None}), "x.xlsx", {},
+                           [("column-missing", "error", T2, None, None, None)]),
+        "formula-no-value": (corrupt({(T1, "D7"): "=1+1"}), "x.xlsx", {},
+                             [("formula-no-value", "error", T1, 7, VALUE, "=1+1")]),
+        "cell-error-value": (corrupt({(T1, "D7"): "#DIV/0!"}), "x.xlsx", {},
+                             [("cell-error", "error", T1, 7, VALUE, "#DIV/0!")]),
+        # 封面
+        "cover-label-missing": (corrupt({(CV, "A3"): None, (CV, "B3"): None}), "x.xlsx", {},
+                                [("label-missing", "error", CV, None, None, None)]),
+        "cover-unit-unknown": (corrupt({(CV, "B3"): "火星市"}), "x.xlsx", {},
+                               [("unknown-unit", "error", CV, 3, "填报单位", "火星市")]),
+        "cover-unit-ambiguous": (corrupt({(CV, "B3"): "乌市"}), "x.xlsx", {},
+                                 [("ambiguous-unit", "error", CV, 3, "填报单位", "乌市")]),
+        "cover-period-blank": (corrupt({(CV, "B4"): None}), "x.xlsx", {},
+                               [("missing-value", "error", CV, 4, "报告期", "")]),
+        "cover-period-unknown": (corrupt({(CV, "B4"): "2019年马半年"}), "x.xlsx", {},
+                                 [("unknown-period", "error", CV, 4, "报告期", "2019年马半年")]),
+        "cover-period-outside-plan": (corrupt({(CV, "B4"): "2021年度"}), "x.xlsx", {},
+                                      [("period-outside-plan", "error", CV, 4, "报告期", "2021年度")]),
+        "cover-period-future": (BASE, "x.xlsx", {"today": date(2018, 12, 1)},
+                                [("period-future", "error", CV, 4, "报告期", "2019年上半年")]),
+        "cover-period-not-ended": (BASE, "x.xlsx", {"today": date(2019, 5, 1)},
+                                   [("period-not-ended", "warning", CV, 4, "报告期", "2019年上半年")]),
+        "cover-fill-date": (corrupt({(CV, "B7"): "2019.2.30"}), "x.xlsx", {},
+                            [("invalid-date", "warning", CV, 7, "填报日期", "2019.2.30")]),
+        # 表1
+        "ind-unknown": (corrupt({(T1, "A7"): "I99"}), "x.xlsx", {},
+                        [("unknown-indicator", "error", T1, 7, "指标编码", "I99")]),
+        "ind-name-mismatch": (corrupt({(T1, "B7"): "院士专家工作站"}), "x.xlsx", {},
+                              [("indicator-name-mismatch", "warning", T1, 7, "指标名称", "院士专家工作站")]),
+        "ind-duplicate": (corrupt({(T1, "A8"): "I04", (T1, "B8"): None}), "x.xlsx", {},
+                          [("duplicate-indicator", "error", T1, 8, "指标编码", "I04")]),
+        "ind-negative": (corrupt({(T1, "D7"): -1}), "x.xlsx", {},
+                         [("negative-number", "error", T1, 7, VALUE, "-1")]),
+        "ind-fraction": (corrupt({(T1, "D7"): 2.5}), "x.xlsx", {},
+                         [("not-whole-number", "error", T1, 7, VALUE, "2.5")]),
+        "ind-text": (corrupt({(T1, "D7"): "若干"}), "x.xlsx", {},
+                     [("not-a-number", "error", T1, 7, VALUE, "若干")]),
+        "ind-with-unit": (corrupt({(T1, "D7"): "2项", (T1, "D12"): "１"}), "x.xlsx", {},
+                          [("number-normalised", "warning", T1, 7, VALUE, "2项"),
+                           ("number-normalised", "warning", T1, 12, VALUE, "１")]),
+        "totals-disagree": (corrupt({(T1, "D7"): 5}), "x.xlsx", {},
+                            [("totals-mismatch", "warning", T1, 7, VALUE, "5")]),
+        "items-empty": (return_bytes(rows=()), "x.xlsx", {}, [("items-empty", "warning", T2, None, None, None)]),
+        "empty-return": (return_bytes(values={}, rows=()), "x.xlsx", {}, [("empty-return", "warning", None, None, None, None)]),
+        # 表2
+        "item-name-blank": (corrupt({(T2, "B3"): None}), "x.xlsx", {},
+                            [("missing-value", "error", T2, 3, "事项名称", "")]),
+        "item-type-unknown": (corrupt({(T2, "C4"): "技术培训班"}), "x.xlsx", {},
+                              [("unknown-item-type", "error", T2, 4, "事项类别", "技术培训班"),
+                               ("totals-mismatch", "warning", T1, 7, VALUE, "2")]),
+        "item-sector-unknown": (corrupt({(T2, "D5"): "生态屏障"}), "x.xlsx", {},
+                                [("unknown-sector", "error", T2, 5, "所属领域", "生态屏障")]),
+        "partner-unknown": (corrupt({(T2, "E3"): "俄国"}), "x.xlsx", {},
+                            [("unknown-partner", "error", T2, 3, PC, "俄国")]),
+        "partner-ambiguous": (corrupt({(T2, "E3"): "新"}), "x.xlsx", {},
+                              [("ambiguous-partner", "error", T2, 3, PC, "新")]),
+        "partner-missing": (corrupt({(T2, "E3"): None}), "x.xlsx", {},
+                            [("partner-required", "error", T2, 3, PC, "")]),
+        "partner-hong-kong-is-not-foreign": (corrupt({(T2, "E3"): "香港"}), "x.xlsx", {},
+                                             [("partner-wrong-kind", "error", T2, 3, PC, "香港")]),
+        "status-unknown": (corrupt({(T2, "I3"): "搁置"}), "x.xlsx", {},
+                           [("unknown-status", "error", T2, 3, "状态", "搁置")]),
+        "date-invalid": (corrupt({(T2, "H3"): "2019.2.30"}), "x.xlsx", {},
+                         [("invalid-date", "error", T2, 3, "起始日期", "2019.2.30")]),
+        "date-after-period": (corrupt({(T2, "H3"): "2019-08-01"}), "x.xlsx", {},
+                              [("date-after-period", "error", T2, 3, "起始日期", "2019-08-01")]),
+        "item-twice": (corrupt({(T2, "B4"): A[0], (T2, "C4"): A[1], (T2, "E4"): "俄罗斯"}), "x.xlsx", {},
+                       [("duplicate-item", "error", T2, 4, "事项名称", A[0])]),
+        "funding-negative": (corrupt({(T2, "J3"): -5}), "x.xlsx", {},
+                             [("negative-funding", "error", T2, 3, "投入经费（万元）", "-5")]),
+        "funding-text": (corrupt({(T2, "J3"): "若干万"}), "x.xlsx", {},
+                         [("not-a-number", "error", T2, 3, "投入经费（万元）", "若干万")]),
+    }
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_fault_family_through_the_upload_path(case, tmp_path):
+    data, name, opts, expected = CASES[case]
+    pv = check_upload(tmp_path / "none.duckdb", data, name, today=opts.get("today", TODAY),
+                      **({"limits": opts["limits"]} if "limits" in opts else {}))
+    got = [(i.code, i.severity, i.sheet, i.row, i.column, i.value) for i in pv.issues]
+    assert sorted(got, key=repr) == sorted(expected, key=repr)
+    # the page's table names sheet, row, column and value of every problem, with a message
+    table = issues_table(pv.issues)
+    shown = {(r["工作表"], None if pd.isna(r["行"]) else int(r["行"]), r["列"], r["值"]) for _, r in table.iterrows()}
+    for code, sev, sheet, row, col, value in expected:
+        assert (sheet or "", row, col or "", value or "") in shown
+    assert table["说明"].str.len().min() > 4
+    assert pv.status == ("errors" if any(e[1] == "error" for e in expected) else "warnings")
+
+
+def test_value_decreased_needs_what_is_loaded(tmp_path):
+    db = tmp_path / "kjhz.duckdb"
+    ingest_bytes(db, BASE, "2019H1.xlsx", today=TODAY)  # I04 = 2
+    later = return_bytes(period=parse_period("2019H2"), values={"I04": 1, "I09": 1}, rows=(A, C))
+    pv = check_upload(db, later, "2019H2.xlsx", today=TODAY)
+    assert [(i.code, i.sheet, i.row, i.column, i.value) for i in pv.issues] == [
+        ("value-decreased", T1, 7, VALUE, "1")]
+
+
+def test_the_cases_cover_every_code_in_the_catalogue():
+    separate = {"value-decreased", "file-encrypted"}  # the two tests below
+    raised = {e[0] for _, _, _, exp in CASES.values() for e in exp} | separate
+    assert raised == set(CATALOGUE)
+
+
+def test_the_password_protected_file(encrypted_workbook, tmp_path):
+    pv = check_upload(tmp_path / "none.duckdb", encrypted_workbook, "加密.xlsx", today=TODAY)
+    assert [(i.code, i.severity) for i in pv.issues] == [("file-encrypted", "error")]
+
+
+# --------------------------------------------------------------------------
+# The pages, driven through AppTest
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.fixture
+def small_db(tmp_path):
+    """A database holding one return: 包头市 2019年上半年, version 1 (I04 = 2, I09 = 1)."""
+    db = tmp_path / "kjhz.duckdb"
+    r = ingest_bytes(db, BASE, "包头市_2019H1_v1.xlsx", who="王芳", today=TODAY)
+    assert r.status == "loaded"
+    return db
+
+
+def open_page(monkeypatch, db, page="pages/upload.py", reporter: str | None = "张明") -> AppTest:
+    monkeypatch.setenv("KJHZ_DB", str(db))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception
+    if reporter is not None and page == "pages/upload.py":
+        at.text_input(key="reporter_input").input(reporter)
+        at.run()
+    return at
+
+
+def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
+    at.file_uploader[0].set_value([(name, data, XLSX) for name, data in files])
+    at.run()
+    assert not at.exception
+    return at
+
+
+def count(db, sql="SELECT count(*) FROM submissions"):
+    with store.connect(db) as con:
+        return con.execute(sql).fetchone()[0]
+
+
+def test_a_file_with_errors_shows_its_table_and_cannot_be_loaded(monkeypatch, small_db):
+    bad = corrupt({(T2, "E3"): "俄国", (T1, "D12"): -1})
+    at = upload(open_page(monkeypatch, small_db), ("包头市_有错误.xlsx", bad))
+    h = file_hash(bad)
+    assert "有错误不能载入" in " ".join(m.value for m in at.markdown)
+    table = at.table[0].value
+    assert list(table.columns) == ["严重程度", "工作表", "行", "列", "值", "说明", "建议"]
+    rows = table[["严重程度", "工作表", "行", "列", "值", "建议"]].astype(str).values.tolist()
+    assert ["错误", T1, "12", VALUE, "-1", ""] in rows
+    assert ["错误", T2, "3", PC, "俄国", "俄罗斯"] in rows
+    assert any("无法识别「俄国」" in m for m in table["说明"])
+    assert f"load_{h}" not in [b.key for b in at.button]  # no 确认载入 for this file
+    assert [d.key for d in at.download_button if d.key == f"annotated_{h}"] == [f"annotated_{h}"]
+    assert any("不能载入" in e.value for e in at.error)
+    assert count(small_db) == 1  # nothing written
+
+
+def test_warnings_must_be_accepted_before_loading(monkeypatch, small_db):
+    warned = return_bytes(period=parse_period("2019H2"), values={"I04": 5, "I09": 1})  # 表1 says 5, 表2 has 2
+    at = upload(open_page(monkeypatch, small_db), ("包头市_2019H2.xlsx", warned))
+    h = file_hash(warned)
+    assert "有提示" in " ".join(m.value for m in at.markdown)
+    load = at.button(key=f"load_{h}")
+    assert load.disabled and load.label == "确认载入（成为第1版）"
+    assert at.checkbox(key=f"accept_{h}").label == "我已核对以上提示，确认无误"
+    assert count(small_db) == 1
+
+    at.checkbox(key=f"accept_{h}").check().run()
+    assert not at.button(key=f"load_{h}").disabled
+    at.button(key=f"load_{h}").click().run()
+    assert not at.exception
+    assert any("已载入：包头市 2019年下半年 第1版" in s.value for s in at.success)
+    assert count(small_db) == 2
+    with store.connect(small_db) as con:
+        assert con.execute("SELECT received_by, source, n_warnings FROM submissions WHERE period_code = '2019H2'"
+                           ).fetchone() == ("张明", "web", 1)
+    assert "upload_checked" in at.session_state and h not in at.session_state["upload_checked"]
+
+
+def test_no_load_without_a_reporter_name(monkeypatch, small_db):
+    clean = return_bytes(period=parse_period("2020H1"))
+    at = upload(open_page(monkeypatch, small_db, reporter=None), ("2020H1.xlsx", clean))
+    h = file_hash(clean)
+    assert at.button(key=f"load_{h}").disabled
+    at.text_input(key="reporter_input").input("李雷").run()
+    at.button(key=f"load_{h}").click().run()
+    assert any("第1版" in s.value for s in at.success)
+    assert count(small_db) == 2
+
+
+def test_a_checker_crash_shows_as_an_unreadable_file_not_a_traceback(monkeypatch, small_db):
+    import pipelines.diff
+
+    def boom(*args, **kwargs):
+        raise KeyError("bug")
+
+    at = open_page(monkeypatch, small_db)
+    monkeypatch.setattr(pipelines.diff, "check_upload", boom)
+    upload(at, ("x.xlsx", BASE))
+    assert at.table[0].value["说明"].str.contains("检查程序出错：KeyError").any()
+    assert f"load_{file_hash(BASE)}" not in [b.key for b in at.button]
+
+
+def test_several_files_at_once_and_load_all(monkeypatch, small_db):
+    ok1 = return_bytes(period=parse_period("2019H2"))
+    ok2 = return_bytes(unit="150100", period=P)
+    bad = corrupt({(CV, "B3"): "乌市"})
+    at = upload(open_page(monkeypatch, small_db), ("a.xlsx", ok1), ("b.xlsx", ok2), ("c.xlsx", bad), ("a副本.xlsx", ok1))
+    assert any("「a副本.xlsx」与「a.xlsx」内容完全相同" in i.value for i in at.info)
+    load_all = at.button(key="load_all")
+    assert load_all.label == "确认载入全部可载入文件（2个）"
+    load_all.click().run()
+    assert not at.exception
+    assert len(at.success) == 2
+    assert count(small_db) == 3
+    assert f"load_{file_hash(bad)}" not in [b.key for b in at.button]
+
+
+def test_resubmission_then_history_then_restore(monkeypatch, tmp_path):
+    db = demo_db_copy(tmp_path)
+    as_of = date(2020, 12, 31)
+    period = parse_period("2020H2")
+    with store.connect(db) as con:
+        old = con.execute("SELECT submission_id, version, file_hash FROM v_submissions WHERE unit_code = ? "
+                          "AND period_end = ?", [UNIT, period.end]).fetchone()
+        old_i04 = con.execute("SELECT value FROM v_indicator_values WHERE submission_id = ? AND indicator_code = 'I04'",
+                              [old[0]]).fetchone()[0]
+        total_before = progress_table(con, as_of).set_index("indicator_code").loc["I04", "value"]
+    assert old[1] == 1
+
+    v2 = return_bytes(period=period)  # I04 = 2 from 包头市 now
+    at = upload(open_page(monkeypatch, db), ("包头市_2020年下半年_更正.xlsx", v2))
+    h = file_hash(v2)
+    text = " ".join(m.value for m in at.markdown)
+    assert "将**取代当前的第1版**" in text and "与当前第1版相比的变化" in text
+    assert at.button(key=f"load_{h}").label == "确认载入（成为第2版）"
+    # lower cumulative figures than 包头市's 2020H1 return: warnings to accept first
+    assert any("低于上一报告期" in m for m in at.table[0].value["说明"])
+    at.checkbox(key=f"accept_{h}").check().run()
+    at.button(key=f"load_{h}").click().run()
+    assert any("已载入：包头市 2020年下半年 第2版（当前版本，取代第1版）" in s.value for s in at.success)
+
+    with store.connect(db) as con:
+        rows = con.execute("SELECT version, is_current, file_hash FROM submissions WHERE unit_code = ? AND "
+                           "period_end = ? ORDER BY version", [UNIT, period.end]).fetchall()
+        total_after = progress_table(con, as_of).set_index("indicator_code").loc["I04", "value"]
+    assert [(v, c) for v, c, _ in rows] == [(1, False), (2, True)]
+    assert total_after == total_before - old_i04 + 2  # the dashboard follows version 2
+    assert store.original_path(db, old[2]).read_bytes()  # version 1's file is still there
+
+    # 版本历史 shows both versions and offers both originals
+    at.switch_page("pages/history.py").run()
+    assert not at.exception
+    at.selectbox(key="history_unit").set_value(UNIT).run()
+    at.selectbox(key=f"history_period_{UNIT}").set_value(period.end).run()
+    labels = [e.label for e in at.expander]
+    assert any(lbl.startswith("第2版 · 当前") and "张明（网页报送）" in lbl for lbl in labels)
+    assert any(lbl.startswith("第1版 · 已被取代") for lbl in labels)
+    new_sid = count(db, f"SELECT submission_id FROM submissions WHERE file_hash = '{h}'")
+    assert {f"orig_{old[0]}", f"orig_{new_sid}"} <= {d.key for d in at.download_button}
+    assert store.original_path(db, h).read_bytes() == v2
+
+    # an admin makes version 1 current again: confirmation and a note, recorded, nothing deleted
+    at.text_input(key="operator_input").input("管理员").run()
+    at.text_input(key=f"restore_note_{old[0]}").input("第2版经核实有误，恢复第1版").run()
+    at.button(key=f"restore_{old[0]}").click().run()
+    assert count(db, "SELECT count(*) FROM submission_events WHERE action = 'restored'") == 0  # not yet: confirm first
+    at.button(key=f"restore_confirm_{old[0]}").click().run()
+    assert not at.exception
+    assert any("第1版设为当前版本" in s.value for s in at.success)
+    with store.connect(db) as con:
+        assert con.execute("SELECT version FROM v_submissions WHERE unit_code = ? AND period_end = ?",
+                           [UNIT, period.end]).fetchone() == (1,)
+        assert con.execute("SELECT by_user, note FROM submission_events WHERE action = 'restored'").fetchall() == [
+            ("管理员", "第2版经核实有误，恢复第1版")]
+        assert con.execute("SELECT count(*) FROM submissions WHERE unit_code = ? AND period_end = ?",
+                           [UNIT, period.end]).fetchone() == (2,)
+        assert progress_table(con, as_of).set_index("indicator_code").loc["I04", "value"] == total_before
+    events = at.dataframe[-1].value
+    assert "设为当前版本" in set(events["操作"])
+
+
+def test_history_page_on_an_empty_database(monkeypatch, tmp_path):
+    db = tmp_path / "empty.duckdb"
+    store.init_db(db)
+    at = open_page(monkeypatch, db, page="pages/history.py")
+    assert any("还没有任何报送记录" in i.value for i in at.info)
+
+
+def test_template_download_defaults_to_the_next_unreported_period(monkeypatch, small_db):
+    at = open_page(monkeypatch, small_db)
+
+    def period():
+        return next(s for s in at.selectbox if s.label == "报告期").value.code
+
+    at.selectbox(key="tpl_unit").set_value(UNIT).run()
+    assert period() == "2019H2"  # 2019H1 is loaded
+    assert at.download_button(key="tpl_download").label == "下载报表模板"
+    at.selectbox(key="tpl_kind").set_value("Q").run()
+    assert period() == "2019Q3"
+    at.selectbox(key="tpl_unit").set_value("150100").run()
+    assert period() == "2018Q1"  # never reported
+    assert any("模板为空白" in c.value for c in at.caption)
+
+
+# --------------------------------------------------------------------------
+# Demo data: archived (renamed, never deleted) and replaced by an empty database
+def test_archive_database_moves_everything_and_starts_empty(small_db):
+    files_before = sorted(p.name for p in store.files_dir(small_db).rglob("*") if p.is_file())
+    folder = store.archive_database(small_db, "demo")
+    assert folder.parent == small_db.parent / "archive" and folder.name.startswith("demo-")
+    assert count(small_db) == 0  # a fresh, empty database with the schema
+    assert not any(store.files_dir(small_db).rglob("*.xlsx"))
+    kept = folder / small_db.name
+    assert count(kept, "SELECT count(*) FROM submissions WHERE status = 'loaded'") == 1
+    assert sorted(p.name for p in (folder / store.files_dir(small_db).name).rglob("*") if p.is_file()) == files_before
+    assert store.archive_database(small_db, "demo") != folder  # a second archive never overwrites the first
+
+
+def test_demo_notice_and_archive_with_confirmation(monkeypatch, tmp_path):
+    db = demo_db_copy(tmp_path)
+    at = open_page(monkeypatch, db)
+    assert any("当前数据库中是演示数据" in w.value for w in at.warning)
+    at.button(key="archive_ask").click().run()
+    assert count(db) > 0  # nothing happens before the confirmation
+    assert "archive_confirm" in [b.key for b in at.button]
+    at.button(key="archive_confirm").click().run()
+    assert not at.exception
+    assert any("演示数据已移到" in s.value for s in at.success)
+    assert count(db) == 0
+    archived = list((tmp_path / "archive").glob("demo-*/demo.duckdb"))
+    assert len(archived) == 1 and count(archived[0], "SELECT count(*) FROM v_submissions WHERE source = 'demo'") > 0
+    assert not any("当前数据库中是演示数据" in w.value for w in at.warning)
