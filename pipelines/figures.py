@@ -69,8 +69,11 @@ def finish(fig: go.Figure, title: str, sub: str, *, source: str | None = None, n
                    x=0.01, xanchor="left", y=0.97, yanchor="top", font=dict(size=18)),
         height=height,
     )
+    # the source line sits below the x-axis title: margin and offset leave room for both
+    bottom = max(fig.layout.margin.b or 0, 105)
+    fig.update_layout(margin=dict(b=bottom))
     fig.add_annotation(text=foot, xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="top",
-                       yshift=-50, showarrow=False, font=dict(size=11, color="#57606a"), align="left")
+                       yshift=-(bottom - 28), showarrow=False, font=dict(size=11, color="#57606a"), align="left")
     fig.update_layout(meta={"title": title, "subtitle": sub, "source": src})
     return fig
 
@@ -187,7 +190,7 @@ def _cell_hover(r) -> str:
 def reporting_matrix(matrix: pd.DataFrame, today: date, scope: str = "全区", deadline_days: int | None = None,
                      extra: str | None = None) -> go.Figure:
     """Unit x period tiles coloured by 按时/逾期/缺报/待报; a corner mark where loaded with warnings."""
-    title = f"{scope}各单位各报告期报送情况"
+    title = f"{scope}{'各单位' if scope == '全区' else ''}各报告期报送情况"
     rule = f"报告期结束后{deadline_days}天内报送为按时" if deadline_days is not None else None
     sub = subtitle(scope, today, "；".join(x for x in (rule, extra) if x) or None)
     if matrix.empty:
@@ -244,7 +247,7 @@ def reporting_matrix(matrix: pd.DataFrame, today: date, scope: str = "全区", d
 def reporting_rates(rates_df: pd.DataFrame, by: str, today: date, scope: str = "全区",
                     deadline_days: int | None = None) -> go.Figure:
     """完整率 and 及时率 as grouped bars, per period (``by="period"``) or per unit (``"unit"``)."""
-    what = "各报告期" if by == "period" else "各单位"
+    what = "各报告期" if by == "period" else ("各单位" if scope == "全区" else "分单位")
     title = f"{scope}{what}报送完整率与及时率"
     rule = f"报告期结束后{deadline_days}天内报送为按时" if deadline_days is not None else None
     sub = subtitle(scope, today, rule)
@@ -282,6 +285,9 @@ def reporting_rates(rates_df: pd.DataFrame, by: str, today: date, scope: str = "
 # Items by sector and by partner (按领域, 按国别). Frames come from the
 # items_* functions of pipelines.queries. Clickable marks carry the code they
 # stand for in customdata (1-D), read back by clicked_codes(event).
+from functools import lru_cache  # noqa: E402
+
+import numpy as np  # noqa: E402
 from plotly.subplots import make_subplots  # noqa: E402
 
 from . import geo as _geo  # noqa: E402
@@ -303,6 +309,28 @@ CHINA_FILL = "#f6e7c8"
 IM_FILL = "#e9b44c"
 LAND_FILL = "#eaeef2"
 BORDER = "#8c959f"
+MAP_CENTER_LON = 140.0
+TOP_LEGEND = dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom", title_text="",
+                  font=dict(size=12))
+
+
+def _np_geometry(g: dict) -> dict:
+    if g["type"] == "MultiPolygon":
+        return {"type": g["type"], "coordinates": [[np.asarray(r, dtype=float) for r in poly]
+                                                   for poly in g["coordinates"]]}
+    return {"type": g["type"], "coordinates": [np.asarray(r, dtype=float) for r in g["coordinates"]]}
+
+
+@lru_cache(maxsize=None)
+def _map_features(which: str) -> tuple[dict, ...]:
+    """Features of a geo.py file with numpy rings: plotly writes numpy arrays straight to JSON,
+    about 20 times faster than nested lists (the world map is ~60,000 points on every run)."""
+    fc = _geo.load_world_geojson() if which == "world" else _geo.load_region_outline_geojson()
+    return tuple({"type": "Feature", "id": f["id"], "geometry": _np_geometry(f["geometry"])} for f in fc["features"])
+
+
+def _collection(features) -> dict:
+    return {"type": "FeatureCollection", "features": list(features)}
 
 
 def clicked_codes(event) -> list[str]:
@@ -329,6 +357,12 @@ def _source_below(fig: go.Figure, shift: int) -> go.Figure:
             ann.yshift = -shift
     fig.update_layout(margin_b=shift + 30)
     return fig
+
+
+def _bargap(height: int, n: int, top: int = 120, bottom: int = 80, thickness: int = 22) -> float:
+    """A bar gap that keeps horizontal bars about ``thickness`` px thick however few there are."""
+    per = max(height - top - bottom, 1) / max(n, 1)
+    return min(0.85, max(0.25, 1 - thickness / per))
 
 
 def _type_colors(types: list[str], order: list[str] | None) -> dict[str, str]:
@@ -371,10 +405,13 @@ def sector_bars(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: str
     fig.update_xaxes(title_text="投入经费（万元）", row=1, col=2, rangemode="tozero", tickformat=",")
     for col, field in ((1, "items"), (2, "funding")):
         fig.update_xaxes(range=[0, max(float(tot[field].max()), 1) * 1.15], row=1, col=col)
-    fig.update_layout(barmode="stack", bargap=0.3,
+    n_types = int(df["item_type"].nunique())
+    height = max(210 + 34 * len(sectors), 230 + 19 * n_types)  # room for the bars and for the legend
+    plot_h = height - 170
+    fig.update_layout(barmode="stack", bargap=max(0.3, 1 - 36 / (plot_h / len(sectors))),
                       legend=dict(orientation="v", x=1.01, xanchor="left", y=1.0, yanchor="top",
-                                  title_text="事项类别"))
-    return finish(fig, title, sub, height=max(420, 70 + 34 * len(sectors) + 160))
+                                  title_text="事项类别", font=dict(size=12), tracegroupgap=0))
+    return finish(fig, title, sub, height=height)
 
 
 def sector_unit_heatmap(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: str | None = None,
@@ -395,7 +432,7 @@ def sector_unit_heatmap(df: pd.DataFrame, as_of: date, scope: str = "全区", ex
         hovertemplate="%{y} · %{x}<br>%{z} 项<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title=None, showgrid=False)
     fig.update_xaxes(title=None, side="bottom", showgrid=False, tickangle=-30)
-    return _source_below(finish(fig, title, sub, height=max(460, 230 + 30 * len(sectors))), 100)
+    return _source_below(finish(fig, title, sub, height=max(320, 230 + 32 * len(sectors))), 100)
 
 
 def _period_label(d: date) -> str:
@@ -431,7 +468,7 @@ def sector_growth(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: s
 
 
 def partner_world_map(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: str | None = None,
-                      height: int = 560) -> go.Figure:
+                      height: int = 660) -> go.Figure:
     """Foreign partner countries coloured by live items (项), on China's official outline.
 
     df: queries.items_by_partner(kind="foreign"). China (Taiwan, Hong Kong
@@ -441,29 +478,30 @@ def partner_world_map(df: pd.DataFrame, as_of: date, scope: str = "全区", extr
     """
     title = f"{scope}科技合作伙伴国家分布"
     sub = subtitle(scope, as_of, extra)
-    world = _geo.load_world_geojson()
+    world = _map_features("world")
     df = df[df["kind"] == "foreign"] if "kind" in df else df
-    ids = {f["id"] for f in world["features"]}
+    ids = {f["id"] for f in world}
     on_map = df[df["partner_code"].isin(ids)]
     fig = go.Figure()
-    others = [f["id"] for f in world["features"] if f["id"] != "CHN" and f["id"] not in set(on_map["partner_code"])]
-    fig.add_choroplethmap(geojson=world, locations=others, z=[0] * len(others), featureidkey="id",
+    partner_ids = set(on_map["partner_code"])
+    rest = _collection(f for f in world if f["id"] != "CHN" and f["id"] not in partner_ids)
+    others = [f["id"] for f in rest["features"]]
+    fig.add_choroplethmap(geojson=rest, locations=others, z=[0] * len(others), featureidkey="id",
                           colorscale=[[0, LAND_FILL], [1, LAND_FILL]], showscale=False, hoverinfo="skip",
                           marker_line_color="#ffffff", marker_line_width=0.4, name="其他国家")
-    china = {"type": "FeatureCollection", "features": [f for f in world["features"] if f["id"] == "CHN"]}
+    china = _collection(f for f in world if f["id"] == "CHN")
     fig.add_choroplethmap(geojson=china, locations=["CHN"], z=[0], featureidkey="id",
                           colorscale=[[0, CHINA_FILL], [1, CHINA_FILL]], showscale=False, name="中国",
                           marker_line_color=BORDER, marker_line_width=0.8,
                           hovertemplate="中国<extra></extra>")
-    outline = _geo.load_region_outline_geojson()
+    outline = _collection(_map_features("outline"))
     fig.add_choroplethmap(geojson=outline, locations=[f["id"] for f in outline["features"]],
                           z=[0] * len(outline["features"]), featureidkey="id",
                           colorscale=[[0, IM_FILL], [1, IM_FILL]], showscale=False, name="内蒙古自治区",
                           marker_line_color="#953800", marker_line_width=0.6,
                           hovertemplate="内蒙古自治区<extra></extra>")
     if not on_map.empty:
-        feats = {"type": "FeatureCollection",
-                 "features": [f for f in world["features"] if f["id"] in set(on_map["partner_code"])]}
+        feats = _collection(f for f in world if f["id"] in partner_ids)
         fig.add_choroplethmap(
             geojson=feats, locations=on_map["partner_code"], z=on_map["items"], featureidkey="id",
             colorscale=MAP_SCALE, zmin=0, zmax=max(int(on_map["items"].max()), 1),
@@ -474,16 +512,19 @@ def partner_world_map(df: pd.DataFrame, as_of: date, scope: str = "全区", extr
     lons, lats = _geo.maritime_line_lonlat()
     fig.add_scattermap(lon=lons, lat=lats, mode="lines", line=dict(color="#57606a", width=1.4),
                        hoverinfo="skip", showlegend=False, name="南海断续线")
-    center, zoom = _geo.map_view((-170.0, -56.0, 180.0, 78.0), 1100, height - 150, padding=0.0)
+    # Pacific-centred, as on China's standard world map; zoom so the latitudes fit the height.
+    # The whole world (360°) spans about 950 px: the usual width of a full-width chart.
+    center, zoom = _geo.map_view((MAP_CENTER_LON - 180.0, -52.0, MAP_CENTER_LON + 180.0, 78.0),
+                                 950, height - 170, padding=0.0)
     fig.update_layout(map=dict(style=_geo.OFFLINE_MAP_STYLE, center=center, zoom=zoom),
-                      margin=dict(l=10, r=10, t=90, b=70), showlegend=False)
+                      margin=dict(l=10, r=10, t=90, b=80), showlegend=False)
     if on_map.empty:
         fig.add_annotation(text="所选范围内没有与国外合作的在册事项", xref="paper", yref="paper", x=0.5, y=0.5,
                            showarrow=False, font=dict(size=15, color="#57606a"), bgcolor="rgba(255,255,255,0.8)")
     missing = df[~df["partner_code"].isin(ids)]
-    note = _geo.BOUNDARY_NOTE
+    note = "<br>" + _geo.BOUNDARY_NOTE
     if not missing.empty:
-        note = "地图上未能显示：" + "、".join(missing["name"]) + "。" + note
+        note = "（地图上未能显示：" + "、".join(missing["name"]) + "）" + note
     return finish(fig, title, sub, note=note, height=height)
 
 
@@ -511,8 +552,9 @@ def partner_top(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: str
     fig.update_yaxes(categoryorder="array", categoryarray=order[::-1], title=None)
     fig.update_xaxes(title="在册合作事项数（项）", rangemode="tozero",
                      range=[0, float(top["items"].max()) * 1.15 + 0.5])
-    fig.update_layout(barmode="overlay", bargap=0.3, legend=dict(title_text="所在洲"))
-    return finish(fig, title, sub, height=max(380, 170 + 26 * len(top)))
+    height = max(340, 200 + 26 * len(top))
+    fig.update_layout(barmode="overlay", bargap=_bargap(height, len(top)), legend=TOP_LEGEND, margin_t=120)
+    return finish(fig, title, sub, height=height)
 
 
 def partner_groups_bar(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: str | None = None) -> go.Figure:
@@ -539,8 +581,9 @@ def partner_groups_bar(df: pd.DataFrame, as_of: date, scope: str = "全区", ext
     fig.update_yaxes(categoryorder="array", categoryarray=order[::-1], title=None)
     fig.update_xaxes(title="在册合作事项数（项）", rangemode="tozero",
                      range=[0, float(df["items"].max()) * 1.15 + 0.5])
-    fig.update_layout(barmode="overlay", bargap=0.3)
-    return finish(fig, title, sub, height=max(380, 170 + 26 * len(df)))
+    height = max(340, 200 + 26 * len(df))
+    fig.update_layout(barmode="overlay", bargap=_bargap(height, len(df)), legend=TOP_LEGEND, margin_t=120)
+    return finish(fig, title, sub, height=height)
 
 
 def domestic_partners_bar(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: str | None = None) -> go.Figure:
@@ -561,8 +604,9 @@ def domestic_partners_bar(df: pd.DataFrame, as_of: date, scope: str = "全区", 
     fig.update_yaxes(categoryorder="array", categoryarray=df["name"].tolist()[::-1], title=None)
     fig.update_xaxes(title="在册合作事项数（项）", rangemode="tozero",
                      range=[0, float(df["items"].max()) * 1.15 + 0.5])
-    fig.update_layout(bargap=0.3, showlegend=False)
-    return finish(fig, title, sub, height=max(380, 170 + 26 * len(df)))
+    height = max(340, 200 + 26 * len(df))
+    fig.update_layout(bargap=_bargap(height, len(df), top=90), showlegend=False)
+    return finish(fig, title, sub, height=height)
 
 
 def partner_sector_heatmap(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: str | None = None,
@@ -587,7 +631,7 @@ def partner_sector_heatmap(df: pd.DataFrame, as_of: date, scope: str = "全区",
         hovertemplate="%{y} · %{x}<br>%{z} 项<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title=None, showgrid=False)
     fig.update_xaxes(title=None, showgrid=False, tickangle=-35)
-    return _source_below(finish(fig, title, sub + f" · 事项最多的{n}个合作方", height=max(460, 290 + 26 * n)), 130)
+    return _source_below(finish(fig, title, sub + f" · 事项最多的{n}个合作方", height=max(360, 290 + 26 * n)), 130)
 
 
 # --------------------------------------------------------------------------
@@ -606,8 +650,8 @@ def _map_note(extra: str | None = None) -> str:
     return note if not extra else f"{extra}{note}"
 
 
-def unit_map(df: pd.DataFrame, title: str, sub: str, metric_title: str, selected=(), height: int = 600,
-             map_width_px: int = 760, note: str | None = None) -> go.Figure:
+def unit_map(df: pd.DataFrame, title: str, sub: str, metric_title: str, selected=(), height: int = 640,
+             map_width_px: int = 560, note: str | None = None) -> go.Figure:
     """The 12 leagues/cities coloured by ``metric``; units without a value drawn grey.
 
     df: unit_code, unit_name, metric (float, NaN = no data), display (text for hover and label),
@@ -633,7 +677,9 @@ def unit_map(df: pd.DataFrame, title: str, sub: str, metric_title: str, selected
             geojson=gj, featureidkey="id", locations=d.loc[has, "unit_code"], z=vals, zmin=lo,
             zmax=hi if hi > lo else lo + 1, colorscale=MAP_SCALE, customdata=custom[has], hovertemplate=hover,
             marker=dict(line=dict(color="white", width=1.2), opacity=0.95), name=metric_title,
-            colorbar=dict(title=dict(text=metric_title, side="right"), thickness=14, len=0.75, x=1.0),
+            # top-left corner: the region runs from south-west to north-east, that corner stays empty
+            colorbar=dict(title=dict(text=metric_title, side="top"), thickness=12, len=0.42, lenmode="fraction",
+                          x=0.01, xanchor="left", y=0.99, yanchor="top", bgcolor="rgba(255,255,255,0.85)"),
         ))
     if (~has).any():
         fig.add_trace(go.Choroplethmap(
@@ -657,11 +703,11 @@ def unit_map(df: pd.DataFrame, title: str, sub: str, metric_title: str, selected
         text=[f"{n}<br>{v}" for n, v in zip(short.fillna(lab["unit_name"]), lab["display"])],
         textfont=dict(size=12, color="#1f2328"), hoverinfo="skip", showlegend=False, name="",
     ))
-    plot_h = height - 90 - 110
+    plot_h = height - 90 - 100
     center, zoom = _geo.im_view(width_px=map_width_px, height_px=plot_h)
     fig.update_layout(map=dict(style=_geo.OFFLINE_MAP_STYLE, center=center, zoom=zoom),
-                      margin=dict(l=10, r=10, t=90, b=110), showlegend=False)
-    keys = (["灰色：无数据"] if (~has).any() else []) + (["黑框：所选单位"] if sel.any() else [])
+                      margin=dict(l=10, r=10, t=90, b=100), showlegend=False)
+    keys = (["灰色：无可显示的数值（见标注）"] if (~has).any() else []) + (["黑框：所选单位"] if sel.any() else [])
     extra = "；".join(keys + ([note] if note else [])) or None
     return finish(fig, title, sub, note=_map_note(extra), height=height)
 
@@ -698,18 +744,32 @@ def unit_ranking(df: pd.DataFrame, title: str, sub: str, metric_title: str, sele
                               width=[2.5 if s else 0 for s in sel])),
         showlegend=False, name=metric_title,
     ))
-    if by_status and "status" in d:
+    legend = by_status and "status" in d
+    if legend:
         for s in [s for s in STATUS_COLORS if s in set(d["status"])]:
             fig.add_bar(x=[None], y=[None], name=s, marker_color=STATUS_COLORS[s], showlegend=True,
                         hoverinfo="skip", orientation="h")
-    if carried.any():
-        fig.add_bar(x=[None], y=[None], name="斜线：沿用更早报告期的数字", orientation="h", hoverinfo="skip",
-                    marker=dict(color=SEQUENCE[0], pattern=dict(shape="/", fgcolor="white", size=6, solidity=0.3)))
     hi = float(d["shown"].max()) if len(d) else 0.0
     fig.update_xaxes(title=metric_title, range=[0, hi * 1.25 if hi > 0 else 1], rangemode="tozero")
     fig.update_yaxes(title=None, categoryorder="array", categoryarray=d["unit_name"].tolist()[::-1])
-    fig.update_layout(bargap=0.25, barmode="overlay")
-    return finish(fig, title, sub, note=note, height=height or max(380, 190 + 30 * len(d)))
+    keys = [x for x in (("斜线：沿用更早报告期的数字" if carried.any() else None),
+                        ("黑框：所选单位" if sel.any() else None), note) if x]
+    foot = "".join("<br>" + x for x in keys) or None  # one per line: the chart may be narrow
+    lines = 1 + (foot or "").count("<br>")
+    h = height or max(380, 190 + 30 * len(d) + (35 if legend else 0))
+    fig.update_layout(bargap=0.25, barmode="overlay", showlegend=bool(legend),
+                      margin=dict(t=125 if legend else 90, b=60 + 15 * lines),
+                      legend=_legend_under_subtitle(h) if legend else None)
+    return finish(fig, title, sub, note=foot, height=h)
+
+
+def _wrap(text: str, width: int, max_lines: int = 3) -> str:
+    """Break a short Chinese label into even lines of at most ``width`` characters."""
+    import math as _math
+
+    n = min(max_lines, max(1, _math.ceil(len(text) / width)))
+    step = _math.ceil(len(text) / n)
+    return "<br>".join(text[k:k + step] for k in range(0, len(text), step))
 
 
 HEATMAP_MODES = {
@@ -762,7 +822,7 @@ def unit_indicator_heatmap(m: pd.DataFrame, mode: str, title: str, sub: str, not
         custom.append(cr)
         gz.append(gr)
         gtext.append(gt)
-    x = [f"{c} {s}" for c, s in zip(icode, inds["short_name"])]
+    x = [f"{c}<br>{_wrap(s, 4)}" for c, s in zip(icode, inds["short_name"])]
     y = units["unit_name"].tolist()
     hover = "<b>%{customdata[0]}</b> · %{customdata[1]}<br>数值：%{customdata[2]}<br>" + label.replace("（%）", "") \
             + "：%{customdata[3]}<extra></extra>"
@@ -776,10 +836,16 @@ def unit_indicator_heatmap(m: pd.DataFrame, mode: str, title: str, sub: str, not
                              zmax=zmax, customdata=custom, hovertemplate=hover, xgap=2, ygap=2,
                              textfont=dict(size=11), hoverongaps=False,
                              colorbar=dict(title=dict(text=label, side="right"), thickness=12, len=0.8)))
-    fig.update_xaxes(side="bottom", tickangle=-40, title=None, showgrid=False)
+    fig.update_xaxes(side="top", tickangle=0, title=None, showgrid=False, tickfont=dict(size=11))
     fig.update_yaxes(autorange="reversed", title=None, showgrid=False)
-    foot = "「*」沿用更早报告期的数字；「未报」该单位没有报送该指标" + (f"；{note}" if note else "")
-    return finish(fig, title, sub, note=foot, height=max(460, 260 + 32 * len(ucode)))
+    fig.update_layout(margin=dict(t=175, b=85))
+    foot = "「*」沿用更早报告期的数字；「未报」该单位没有报送该指标" + (f"<br>{note}" if note else "")
+    return finish(fig, title, sub, note=foot, height=max(520, 280 + 32 * len(ucode)))
+
+
+def _legend_under_subtitle(height: int) -> dict:
+    """A horizontal legend on its own line under the title and subtitle (never over them)."""
+    return dict(orientation="h", yref="container", y=1 - 92 / height, yanchor="top", xanchor="left", x=0.01)
 
 
 def _half_year_ticks(start: date, end: date) -> tuple[list, list]:
@@ -834,7 +900,8 @@ def trend_chart(s: pd.DataFrame, proj: dict | None, plan_start: date, plan_end: 
         return None if v is None or pd.isna(v) else ((float(v) - b) / span * 100 if rate else float(v))
 
     fig = go.Figure()
-    fig.add_scatter(x=[plan_start, plan_end], y=[y_of(b), y_of(t)], mode="lines", name="按时间进度应达到（基期值→目标值）",
+    fig.add_scatter(x=[plan_start, plan_end], y=[y_of(b), y_of(t)], mode="lines",
+                    name="时间进度" if rate else "按时间进度应达到（基期值→目标值）",
                     line=dict(color=TIME_COLOR, dash="dash", width=2), hoverinfo="skip")
     fig.add_hline(y=y_of(t), line=dict(color=STATUS_COLORS[STATUS_DONE], width=1.5, dash="dot"),
                   annotation_text=("目标 100%" if rate else f"目标 {int(t)}{measure}"), annotation_position="top left",
@@ -866,8 +933,10 @@ def trend_chart(s: pd.DataFrame, proj: dict | None, plan_start: date, plan_end: 
     fig.update_xaxes(title="报告期末", tickvals=tv, ticktext=tt, range=[plan_start - pd.Timedelta(days=40),
                                                                     plan_end + pd.Timedelta(days=110)])
     fig.update_yaxes(title="完成率（%）" if rate else f"累计值（{measure}）", rangemode="tozero")
+    height = 560
+    fig.update_layout(margin=dict(t=135), legend=_legend_under_subtitle(height))
     foot = "空心点：该期有单位沿用更早报告期的数字或未报送（悬停查看）" + (f"；{note}" if note else "")
-    return finish(fig, title, sub, note=foot, height=520)
+    return finish(fig, title, sub, note=foot, height=height)
 
 
 def trend_small_multiples(series: pd.DataFrame, as_of: date, scope: str = "全区", cols: int = 4,
@@ -916,8 +985,10 @@ def trend_small_multiples(series: pd.DataFrame, as_of: date, scope: str = "全�
     fig.update_yaxes(range=[0, min(top, 250)], ticksuffix="%", tickfont=dict(size=10))
     for a in fig.layout.annotations:
         a.font = dict(size=12)
+    height = 190 * rows + 260
+    fig.update_layout(margin=dict(t=160), legend=_legend_under_subtitle(height))
     foot = "点的颜色为该期状态；空心点：该期有单位沿用更早报告期的数字或未报送" + (f"；{note}" if note else "")
-    return finish(fig, title, sub, note=foot, height=190 * rows + 230)
+    return finish(fig, title, sub, note=foot, height=height)
 
 
 def basis_extra(basis: pd.DataFrame) -> str | None:

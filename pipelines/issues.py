@@ -23,7 +23,7 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "file-type": (ERROR, "文件类型不支持", "文件「{value}」不是Excel工作簿，只接受 .xlsx、.xlsm、.xls 文件"),
     "file-too-large": (ERROR, "文件过大", "文件「{value}」{detail}，超过上限{limit}，请删除无关内容后再上传"),
     "sheet-missing": (ERROR, "缺少工作表", "缺少工作表「{expected}」（现有工作表：{value}）"),
-    "sheet-too-large": (ERROR, "工作表过大", "工作表行数或列数过多（{value}），上限{limit}"),
+    "sheet-too-large": (ERROR, "工作簿过大", "工作表或工作表数量超出上限（{value}，上限{limit}），请删除无关的行、列或工作表后再上传"),
     "header-missing": (ERROR, "找不到表头", "找不到表头行：应有「{expected}」等列"),
     "column-missing": (ERROR, "缺少列", "缺少必填列「{expected}」"),
     "label-missing": (ERROR, "缺少封面项目", "缺少「{expected}」，请在封面「{expected}」右侧单元格填写"),

@@ -11,6 +11,7 @@ import html
 import io
 import re
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -88,6 +89,77 @@ def _col_number(letters: str) -> int:
     return n
 
 
+def _col_letters(n: int) -> str:
+    s = ""
+    while n > 0:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+_SHEET_ELEMENT = re.compile(rb'<(?:\w+:)?sheet\s')
+_ANY_REF = re.compile(rb'\sr\s*=\s*["\']([A-Z]{0,3})(\d+)')
+_SCAN_CHUNK = 1 << 22
+
+
+def _package_issues(data: bytes, name: str, limits: Limits) -> list[Issue]:
+    """Limits read from the zip directory and workbook.xml alone, before calamine opens the file
+    (calamine decompresses and parses the shared strings and styles as it opens)."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        total = sum(i.file_size for i in zf.infolist())
+        if total > limits.max_uncompressed_bytes:
+            return [make_issue("file-too-large", value=name, detail=f"解压后有{_human_bytes(total)}",
+                               limit=_human_bytes(limits.max_uncompressed_bytes))]
+        n = len(_SHEET_ELEMENT.findall(zf.read("xl/workbook.xml"))) if "xl/workbook.xml" in zf.namelist() else 0
+    except _ZIP_ERRORS as exc:
+        return [make_issue("file-unreadable", value=name, detail=str(exc)[:120])]
+    if n > limits.max_sheets:
+        return [make_issue("sheet-too-large", value=f"{n}个工作表", limit=f"{limits.max_sheets}个工作表")]
+    return []
+
+
+def _odd_refs(buf: bytes) -> bool:
+    """Whether some r attribute may be written other than ' r="' (other white space, quotes)."""
+    return (b"\nr" in buf or b"\tr" in buf or b"\rr" in buf or b" =" in buf or b"= " in buf
+            or buf.count(b"r=") != buf.count(b'r="'))
+
+
+def _sheet_extent(fh, limits: Limits) -> tuple[int, int]:
+    """(last row, last column) a sheet's cells reach, streaming the part.
+
+    calamine allocates the rectangle from A1 to the farthest cell before it
+    returns anything, and goes by the cells, not by <dimension> (which may be
+    missing or wrong): a 6 KB file with one cell at XFD1048576 would ask for
+    about 500 GB and abort the whole process. Every row and cell reference is
+    looked at; only those long enough to matter are parsed (a column is
+    reported only when its letters are as many as the limit's).
+    """
+    fast_row = re.compile(rb' r="[A-Z]{0,3}(\d{%d,})"' % len(str(limits.max_rows)))
+    fast_col = re.compile(rb' r="([A-Z]{%d,})\d' % len(_col_letters(limits.max_columns)))
+    max_row = max_col = rows = row_cells = 0
+    tail = b""
+    while chunk := fh.read(_SCAN_CHUNK):
+        buf = tail + chunk
+        if _odd_refs(buf):
+            for m in _ANY_REF.finditer(buf):
+                max_row = max(max_row, int(m.group(2)))
+                max_col = max(max_col, _col_number(m.group(1).decode()))
+        else:
+            max_row = max(max_row, max(map(int, fast_row.findall(buf)), default=0))
+            max_col = max(max_col, max((_col_number(c.decode()) for c in set(fast_col.findall(buf))), default=0))
+        rows += chunk.count(b"<row")  # a row without a reference is the next row
+        if b"<c>" in chunk or b"<c/>" in chunk or chunk.count(b"<c ") != chunk.count(b'<c r="'):
+            # cells without a reference take the next column: count the cells along each row
+            for k, piece in enumerate(chunk.split(b"<row")):
+                n = piece.count(b"<c>") + piece.count(b"<c ") + piece.count(b"<c/>")
+                row_cells = row_cells + n if k == 0 else n
+                max_col = max(max_col, row_cells)
+        tail = buf[-64:]
+    return max(max_row, rows), max_col
+
+
 def _xlsx_sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> part path inside the package."""
     try:
@@ -110,8 +182,8 @@ def _inspect_xlsx(data: bytes, name: str, wanted: dict[str, str], limits: Limits
                   formulas: bool = True) -> list[Issue]:
     """Package-level checks before parsing: zip bomb, sheet size, formulas with no value.
 
-    With ``formulas=False`` only the cheap size checks run (nothing is decompressed
-    but each sheet's first 4 KB).
+    With ``formulas=False`` only the size checks run: the <dimension> in each
+    sheet's first 4 KB, then the cells' real extent, streamed (nothing is kept).
     """
     issues: list[Issue] = []
     try:
@@ -127,8 +199,12 @@ def _inspect_xlsx(data: bytes, name: str, wanted: dict[str, str], limits: Limits
         part = parts.get(sheet)
         if not part or part not in zf.namelist():
             continue
-        with zf.open(part) as fh:
-            head = fh.read(4096)
+        try:
+            with zf.open(part) as fh:
+                head = fh.read(4096)
+        except _ZIP_ERRORS as exc:  # e.g. a part larger than the directory says
+            issues.append(make_issue("file-unreadable", sheet=sheet, value=name, detail=str(exc)[:120]))
+            continue
         m = _DIM.search(head)
         if m:
             rows, cols = int(m.group(2)), _col_number(m.group(1).decode())
@@ -137,8 +213,23 @@ def _inspect_xlsx(data: bytes, name: str, wanted: dict[str, str], limits: Limits
                                          limit=f"{limits.max_rows}行×{limits.max_columns}列"))
                 continue
         if not formulas:
+            try:
+                with zf.open(part) as fh:
+                    rows, cols = _sheet_extent(fh, limits)
+            except _ZIP_ERRORS as exc:
+                issues.append(make_issue("file-unreadable", sheet=sheet, value=name, detail=str(exc)[:120]))
+                continue
+            if rows > limits.max_rows or cols > limits.max_columns:
+                over = [f"{rows}行"] if rows > limits.max_rows else []
+                over += [f"{cols}列"] if cols > limits.max_columns else []
+                issues.append(make_issue("sheet-too-large", sheet=sheet, value="×".join(over),
+                                         limit=f"{limits.max_rows}行×{limits.max_columns}列"))
             continue
-        xml = zf.read(part)
+        try:
+            xml = zf.read(part)
+        except _ZIP_ERRORS as exc:
+            issues.append(make_issue("file-unreadable", sheet=sheet, value=name, detail=str(exc)[:120]))
+            continue
         for cell in _ERROR_CELL.finditer(xml) if b't="e"' in xml else ():
             ref = _CELL_REF.search(cell.group(1))
             if ref:
@@ -184,6 +275,10 @@ def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) 
         code = "file-type" if suffix not in EXCEL_SUFFIXES else "file-unreadable"
         wb.issues.append(make_issue(code, value=file_name, detail="文件内容不是Excel格式"))
         return wb
+    if is_zip:
+        wb.issues.extend(_package_issues(data, file_name, limits))
+        if wb.issues:
+            return wb
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         wb.sheet_names = list(book.sheet_names)

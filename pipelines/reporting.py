@@ -1,0 +1,278 @@
+"""Reporting status (报送情况): who sent which return, and when, as DHIS2 counts it.
+
+Every unit in data/units.csv is expected to send one return for every
+reporting period of the plan (data/settings.yaml ``reporting_frequency``)
+from the plan's start up to the last period that has ended by ``today``.
+For each expected (unit, period):
+
+- the *current* loaded submission for that period end, if any;
+- the *first* arrival of any loaded version: timeliness counts the first
+  arrival, so a correction sent later does not make an on-time return late,
+  and a late return stays late after it is corrected;
+- the state: 按时 (first arrival on or before the deadline, the period end
+  plus ``deadline_days``), 逾期 (after it), 缺报 (nothing loaded and the
+  deadline has passed) or 待报 (nothing loaded yet, deadline still ahead);
+- 有提示 when the current version was loaded with warnings, and the number
+  of 未通过 (rejected) attempts whose unit and period could be read.
+
+Rates, after DHIS2's "reporting rate" and "reporting rate on time":
+完整率 = received / expected, 及时率 = received on time / expected.
+
+Example:
+    python -m pipelines.reporting --db var/kjhz.duckdb --deadline-days 20
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, timedelta
+
+import pandas as pd
+
+from .normalise import Period, period_from_end
+from .progress import reference_end
+from .reference import Reference, load_reference
+
+STATE_ON_TIME, STATE_LATE, STATE_MISSING, STATE_PENDING = "按时", "逾期", "缺报", "待报"
+STATE_ORDER = [STATE_ON_TIME, STATE_LATE, STATE_MISSING, STATE_PENDING]
+FLAG_WARNINGS = "有提示"
+RECEIVED_STATES = (STATE_ON_TIME, STATE_LATE)
+
+MATRIX_COLUMNS = [
+    "unit_code", "unit_name", "unit_sort", "period_code", "period_label", "period_end", "deadline",
+    "state", "flag", "has_warnings", "first_received_at", "days_late", "days_overdue",
+    "submission_id", "version", "n_versions", "received_at", "received_by", "file_name", "n_warnings",
+    "rejected_attempts", "last_rejected_at",
+]
+RATE_COLUMNS = ["expected", "received", "on_time", "late", "missing", "pending", "completeness", "timeliness"]
+
+
+# --------------------------------------------------------------------------
+# Expected periods and deadlines
+def _next(p: Period) -> Period:
+    last = {"Q": 4, "H": 2, "Y": 1}[p.kind]
+    return Period(p.kind, p.year, p.n + 1) if p.n < last else Period(p.kind, p.year + 1, 1)
+
+
+def settings_deadline_days(ref: Reference | None = None) -> int:
+    return (ref or load_reference()).deadline_days
+
+
+def frequency(ref: Reference | None = None) -> str:
+    return str((ref or load_reference()).settings.get("reporting_frequency", "H"))
+
+
+def expected_periods(today: date | None = None, ref: Reference | None = None) -> list[Period]:
+    """The plan's reporting periods from its start to the last one ended by ``today``."""
+    ref = ref or load_reference()
+    today = today or date.today()
+    kind = frequency(ref)
+    last_end = min(ref.plan.end, reference_end(today, kind))
+    out: list[Period] = []
+    p = period_from_end(ref.plan.start, kind)
+    while p.end <= last_end:
+        out.append(p)
+        p = _next(p)
+    return out
+
+
+def deadline_of(period_end: date, deadline_days: int) -> date:
+    return period_end + timedelta(days=int(deadline_days))
+
+
+# --------------------------------------------------------------------------
+# The matrix
+def _submission_facts(con) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per unit/period: first arrival, versions, rejected attempts; current versions)."""
+    facts = con.execute("""
+        SELECT unit_code, period_end,
+               min(received_at) FILTER (WHERE status = 'loaded') AS first_received_at,
+               count(*) FILTER (WHERE status = 'loaded') AS n_versions,
+               count(*) FILTER (WHERE status = 'rejected') AS rejected_attempts,
+               max(received_at) FILTER (WHERE status = 'rejected') AS last_rejected_at
+        FROM submissions
+        WHERE unit_code IS NOT NULL AND period_end IS NOT NULL
+        GROUP BY unit_code, period_end""").df()
+    current = con.execute("""
+        SELECT unit_code, period_end, submission_id, version, received_at, received_by, file_name,
+               coalesce(n_warnings, 0) AS n_warnings
+        FROM v_submissions""").df()
+    for df in (facts, current):
+        df["period_end"] = pd.to_datetime(df["period_end"]).dt.date
+    return facts, current
+
+
+def reporting_matrix(con, today: date | None = None, deadline_days: int | None = None,
+                     units: tuple[str, ...] | list[str] | None = None,
+                     start: date | None = None, end: date | None = None,
+                     ref: Reference | None = None) -> pd.DataFrame:
+    """One row per expected (unit, period), units in data/units.csv order, periods in time order.
+
+    ``deadline_days`` overrides data/settings.yaml; ``units`` restricts the
+    units; ``start``/``end`` keep the periods whose end lies between them.
+    """
+    ref = ref or load_reference()
+    today = today or date.today()
+    days = settings_deadline_days(ref) if deadline_days is None else int(deadline_days)
+    periods = [p for p in expected_periods(today, ref)
+               if (start is None or p.end >= start) and (end is None or p.end <= end)]
+    unit_df = ref.units[["code", "name", "sort"]].rename(
+        columns={"code": "unit_code", "name": "unit_name", "sort": "unit_sort"})
+    if units:
+        unit_df = unit_df[unit_df["unit_code"].isin(list(units))]
+    per_df = pd.DataFrame({"period_code": [p.code for p in periods], "period_label": [p.label for p in periods],
+                           "period_end": [p.end for p in periods]})
+    grid = unit_df.merge(per_df, how="cross")
+    if grid.empty:
+        return pd.DataFrame(columns=MATRIX_COLUMNS)
+    facts, current = _submission_facts(con)
+    out = grid.merge(facts, how="left", on=["unit_code", "period_end"]).merge(
+        current, how="left", on=["unit_code", "period_end"])
+    out["deadline"] = [deadline_of(e, days) for e in out["period_end"]]
+    first_day = pd.to_datetime(out["first_received_at"]).dt.date
+    received = out["submission_id"].notna() & out["first_received_at"].notna()
+    late_by = [(f - d).days if r else None for f, d, r in zip(first_day, out["deadline"], received)]
+    overdue = [(today - d).days for d in out["deadline"]]
+    states = []
+    for r, lb, od in zip(received, late_by, overdue):
+        if r:
+            states.append(STATE_LATE if lb > 0 else STATE_ON_TIME)
+        else:
+            states.append(STATE_MISSING if od > 0 else STATE_PENDING)
+    out["state"] = states
+    out["days_late"] = pd.array([lb if (lb is not None and lb > 0) else None for lb in late_by], dtype="Int64")
+    out["days_overdue"] = pd.array([od if s == STATE_MISSING else None for od, s in zip(overdue, states)],
+                                   dtype="Int64")
+    out["n_warnings"] = out["n_warnings"].fillna(0).astype(int)
+    out["has_warnings"] = received & (out["n_warnings"] > 0)
+    out["flag"] = [FLAG_WARNINGS if w else "" for w in out["has_warnings"]]
+    for col in ("n_versions", "rejected_attempts"):
+        out[col] = out[col].fillna(0).astype(int)
+    out["version"] = out["version"].astype("Int64")
+    out["submission_id"] = out["submission_id"].astype("Int64")
+    out = out.sort_values(["unit_sort", "period_end"]).reset_index(drop=True)
+    return out[MATRIX_COLUMNS]
+
+
+# --------------------------------------------------------------------------
+# Rates
+def rates(matrix: pd.DataFrame, by: str) -> pd.DataFrame:
+    """完整率 and 及时率 per period (``by="period"``), per unit (``"unit"``) or overall (``"all"``)."""
+    keys = {"period": ["period_code", "period_label", "period_end"],
+            "unit": ["unit_code", "unit_name", "unit_sort"], "all": []}[by]
+    m = matrix.assign(
+        _received=matrix["state"].isin(RECEIVED_STATES), _on_time=matrix["state"] == STATE_ON_TIME,
+        _late=matrix["state"] == STATE_LATE, _missing=matrix["state"] == STATE_MISSING,
+        _pending=matrix["state"] == STATE_PENDING)
+    aggs = dict(expected=("state", "size"), received=("_received", "sum"), on_time=("_on_time", "sum"),
+                late=("_late", "sum"), missing=("_missing", "sum"), pending=("_pending", "sum"))
+    if keys:
+        out = m.groupby(keys, sort=False).agg(**aggs).reset_index()
+    else:
+        out = pd.DataFrame([{k: (len(m) if f == "size" else int(m[c].sum())) for k, (c, f) in aggs.items()}])
+    for col in ("expected", "received", "on_time", "late", "missing", "pending"):
+        out[col] = out[col].astype(int)
+    denom = out["expected"].where(out["expected"] > 0)
+    out["completeness"] = out["received"] / denom
+    out["timeliness"] = out["on_time"] / denom
+    if by == "unit":
+        out = out.sort_values("unit_sort")
+    elif by == "period":
+        out = out.sort_values("period_end")
+    return out[keys + RATE_COLUMNS].reset_index(drop=True)
+
+
+def reporting_rates(con, by: str = "period", today: date | None = None, deadline_days: int | None = None,
+                    units=None, start: date | None = None, end: date | None = None) -> pd.DataFrame:
+    """``rates`` of ``reporting_matrix`` with the same arguments."""
+    return rates(reporting_matrix(con, today, deadline_days, units, start, end), by)
+
+
+# --------------------------------------------------------------------------
+# Reminders
+def reminders(matrix: pd.DataFrame) -> pd.DataFrame:
+    """Missing and late returns, most overdue first within each unit.
+
+    ``days_overdue``: for a missing return, days since the deadline as of
+    today; for a late one, how many days after the deadline it first arrived.
+    """
+    cols = ["unit_code", "unit_name", "unit_sort", "period_code", "period_label", "period_end", "deadline",
+            "state", "days_overdue", "first_received_at", "rejected_attempts"]
+    m = matrix[matrix["state"].isin([STATE_MISSING, STATE_LATE])].copy()
+    if m.empty:
+        return pd.DataFrame(columns=cols)
+    m["days_overdue"] = m["days_overdue"].fillna(m["days_late"]).astype("Int64")
+    m["_rank"] = m["state"].map({STATE_MISSING: 0, STATE_LATE: 1})
+    m = m.sort_values(["_rank", "unit_sort", "period_end"])
+    return m[cols].reset_index(drop=True)
+
+
+def reporting_reminders(con, today: date | None = None, deadline_days: int | None = None,
+                        units=None, start: date | None = None, end: date | None = None) -> pd.DataFrame:
+    return reminders(reporting_matrix(con, today, deadline_days, units, start, end))
+
+
+def _md(d: date, today: date) -> str:
+    return f"{d.month}月{d.day}日" if d.year == today.year else f"{d.year}年{d.month}月{d.day}日"
+
+
+def _ymd(d) -> str:
+    d = pd.Timestamp(d).date()
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def reminder_texts(todo: pd.DataFrame, due: date, today: date | None = None) -> pd.DataFrame:
+    """One copyable Chinese reminder per unit: missing returns to send by ``due``; late ones noted.
+
+    「请阿拉善盟于3月8日前补报2019年下半年报表（原定报送截止日期为2020年1月14日）。」
+    """
+    today = today or date.today()
+    rows = []
+    if todo.empty:
+        return pd.DataFrame(columns=["unit_code", "unit_name", "missing", "late", "text"])
+    for (code, name), g in todo.groupby(["unit_code", "unit_name"], sort=False):
+        miss = g[g["state"] == STATE_MISSING].sort_values("period_end")
+        late = g[g["state"] == STATE_LATE].sort_values("period_end")
+        parts = []
+        if len(miss):
+            labels = "、".join(miss["period_label"])
+            deadlines = "、".join(_ymd(d) for d in miss["deadline"])
+            parts.append(f"请{name}于{_md(due, today)}前补报{labels}报表"
+                         f"（原定报送截止日期为{deadlines}，目前仍未收到）。")
+        if len(late):
+            bits = [f"{r.period_label}报表于{_ymd(r.first_received_at)}报送，比截止日期（{_ymd(r.deadline)}）"
+                    f"晚{int(r.days_overdue)}天" for r in late.itertuples()]
+            lead = "另，" if parts else f"{name}："
+            parts.append(lead + "；".join(bits) + "。请今后在每个报告期结束后按时报送。")
+        rows.append({"unit_code": code, "unit_name": name, "missing": len(miss), "late": len(late),
+                     "text": "".join(parts)})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    from .store import DEFAULT_DB, connect
+
+    ap = argparse.ArgumentParser(prog="python -m pipelines.reporting",
+                                 description="各单位各报告期报送情况（按时、逾期、缺报）与完整率、及时率")
+    ap.add_argument("--db", default=str(DEFAULT_DB))
+    ap.add_argument("--today", default=None, help="按哪一天统计（默认今天），如 2021-03-01")
+    ap.add_argument("--deadline-days", type=int, default=None, help="报告期结束后多少天内报送算按时（默认见 settings.yaml）")
+    args = ap.parse_args(argv)
+    try:
+        today = date.fromisoformat(args.today) if args.today else date.today()
+    except ValueError:
+        ap.error(f"无法识别日期「{args.today}」，请写成 2021-03-01")
+    with connect(args.db) as con:
+        m = reporting_matrix(con, today, args.deadline_days)
+    table = m.pivot(index="unit_name", columns="period_code", values="state").reindex(m["unit_name"].unique())
+    print(table.to_string())
+    r = rates(m, "all").iloc[0]
+    print(f"应报{int(r.expected)}份，已报{int(r.received)}份（按时{int(r.on_time)}，逾期{int(r.late)}），"
+          f"缺报{int(r.missing)}份；"
+          f"完整率{r.completeness:.1%}，及时率{r.timeliness:.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
