@@ -444,8 +444,10 @@ def sector_growth(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: s
     """Live items per sector at each period end (lines). df: queries.items_by_sector_period."""
     title = f"{scope}各领域在册合作事项数变化"
     sub = subtitle(scope, as_of, extra)
+    if not df.empty:
+        df = df[df["units_with_return"] > 0]  # before a unit's first return there is nothing to show, not 0
     if df.empty:
-        return empty_figure(title, sub, "截至所选日期还没有任何报告期的合作事项")
+        return empty_figure(title, sub, "截至所选日期，所选范围内各报告期都没有在册的合作事项")
     dates = sorted(df["at_date"].unique())
     labels = [_period_label(d) for d in dates]
     sectors = [s for s in (sector_order or []) if s in set(df["sector_name"])] or sorted(df["sector_name"].unique())
@@ -519,7 +521,7 @@ def partner_world_map(df: pd.DataFrame, as_of: date, scope: str = "全区", extr
     fig.update_layout(map=dict(style=_geo.OFFLINE_MAP_STYLE, center=center, zoom=zoom),
                       margin=dict(l=10, r=10, t=90, b=80), showlegend=False)
     if on_map.empty:
-        fig.add_annotation(text="所选范围内没有与国外合作的在册事项", xref="paper", yref="paper", x=0.5, y=0.5,
+        fig.add_annotation(text="所选范围内没有与国外合作的在册事项", xref="paper", yref="paper", x=0.5, y=0.1,
                            showarrow=False, font=dict(size=15, color="#57606a"), bgcolor="rgba(255,255,255,0.8)")
     missing = df[~df["partner_code"].isin(ids)]
     note = "<br>" + _geo.BOUNDARY_NOTE
@@ -919,6 +921,7 @@ def trend_chart(s: pd.DataFrame, proj: dict | None, plan_start: date, plan_end: 
     )
     if proj is not None and not proj.get("finished") and proj.get("value") is not None:
         last_x, last_y = s.loc[s["value"].notna(), "as_of"].iloc[-1], y_of(proj["value"])
+        higher = "proj_avg" if (proj.get("proj_avg") or 0) >= (proj.get("proj_recent") or 0) else "proj_recent"
         for key, label, dash, color in (("proj_avg", "按计划以来平均速度推算", "dot", "#8250df"),
                                         ("proj_recent", "按最近一年速度推算", "dashdot", "#e16f24")):
             p = proj.get(key)
@@ -927,7 +930,8 @@ def trend_chart(s: pd.DataFrame, proj: dict | None, plan_start: date, plan_end: 
             fig.add_scatter(x=[last_x, plan_end], y=[last_y, y_of(p)], mode="lines+markers+text", name=label,
                             line=dict(color=color, dash=dash, width=2), marker=dict(size=[0, 9], color=color),
                             text=["", f"约{int(p)}{measure}" if not rate else f"{y_of(p):.0f}%"],
-                            textposition="middle right", textfont=dict(color=color), cliponaxis=False,
+                            textposition="top right" if key == higher else "bottom right",
+                            textfont=dict(color=color), cliponaxis=False,
                             hovertemplate=f"{label}：到{date_zh(plan_end)}约{int(p)}{measure}<extra></extra>")
     tv, tt = _half_year_ticks(plan_start, plan_end)
     fig.update_xaxes(title="报告期末", tickvals=tv, ticktext=tt, range=[plan_start - pd.Timedelta(days=40),
@@ -1001,5 +1005,5 @@ def basis_extra(basis: pd.DataFrame) -> str | None:
     car = int((basis["state"] == "结转").sum())
     mis = int((basis["state"] == "缺报").sum())
     if n == 1:
-        return {"当期": "当期报表", "结转": "沿用上期报表", "缺报": "尚无报表"}.get(basis["state"].iloc[0])
+        return {"当期": "本期已报送", "结转": "沿用上期报表", "缺报": "尚无报表"}.get(basis["state"].iloc[0])
     return f"{n}个单位中{cur}个当期报送" + (f"、{car}个沿用上期" if car else "") + (f"、{mis}个缺报" if mis else "")

@@ -357,7 +357,8 @@ def trend_projection(con, as_of: date, units=None, scope: str = "全区") -> pd.
     ``as_of``; from the plan start when the plan is younger than a year). Projections are rounded
     to whole counts; proj_*_rate uses the 完成率 formula. ``sentence`` (average pace) and
     ``sentence_recent`` are the Chinese sentences a briefing uses. At or after the plan end
-    ``finished`` is true and the sentence states the final result instead.
+    ``finished`` is true and the sentence states the final result instead. With ``units`` (a part
+    of the region) the projection is compared with the region's target without a verdict.
     """
     from .normalise import time_progress
     from .reference import load_reference
@@ -413,6 +414,8 @@ def trend_projection(con, as_of: date, units=None, scope: str = "全区") -> pd.
                 txt = f"按{pace}，预计到{end_txt}可达到约{_fmt_count(p)}{m}"
                 if cr is None:
                     return txt + "。"
+                if units:  # a part of the region measured against the region's target: no verdict
+                    return txt + f"，相当于全区目标的{cr * 100:.1f}%。"
                 txt += f"，达到目标的{cr * 100:.1f}%"
                 return txt + ("。" if p >= t else f"，将无法按期完成，还差约{_fmt_count(t - p)}{m}。")
 
@@ -564,24 +567,26 @@ def items_at(con, as_of: date, units=(), sectors=(), type_names=(), partner_code
                              statuses=statuses, search=search, ended_only=ended_only)
     order = ref.units["code"].tolist()
     sql += """
-        SELECT unit_code, period_code, period_end, version, item_name, item_type, sector_code, partners,
+        SELECT unit_code, period_code, period_end, version, item_name, item_type, sector_code,
+               coalesce(partners, []) AS partners,
+               array_to_string(list_transform(coalesce(partners, []),
+                   lambda x: coalesce(map_extract_value(MAP(?::VARCHAR[], ?::VARCHAR[]), x), x)), '、') AS partner_names,
                partner_institutions, local_institution, start_date, status, is_live, funding_wan, note,
                file_name, source_row, submission_id
         FROM items
         ORDER BY coalesce(list_position(?::VARCHAR[], unit_code), 9999), unit_code, source_row, item_name
     """
-    params.append(order)
+    # parameters of the SELECT list come before those of ORDER BY
+    params += [ref.partners["code"].tolist(), ref.partners["name_zh"].tolist(), order]
     if limit is not None:
         sql += " LIMIT ?"
         params.append(int(limit))
     df = con.execute(sql, params).df()
-    names = dict(zip(ref.partners["code"], ref.partners["name_zh"]))
-    df["unit_name"] = df["unit_code"].map(ref.unit_name)
-    df["sector_name"] = df["sector_code"].map(lambda c: ref.sector_name(c) if isinstance(c, str) else None)
-    df["partners"] = df["partners"].map(lambda v: list(v) if v is not None else [])
-    df["partner_names"] = df["partners"].map(lambda codes: "、".join(names.get(c, c) for c in codes))
+    # names through small dicts of the distinct codes (hundreds of thousands of rows at bench scale)
+    df["unit_name"] = df["unit_code"].map({c: ref.unit_name(c) for c in df["unit_code"].unique()})
+    df["sector_name"] = df["sector_code"].map({c: ref.sector_name(c) for c in df["sector_code"].dropna().unique()})
     df["sheet"] = ITEMS_SHEET
-    df["period_label"] = df["period_code"].map(_period_label)
+    df["period_label"] = df["period_code"].map({c: _period_label(c) for c in df["period_code"].unique()})
     df["period_end"] = pd.to_datetime(df["period_end"]).dt.date
     df["start_date"] = pd.to_datetime(df["start_date"]).dt.date
     return df[ITEM_COLUMNS]

@@ -1,0 +1,91 @@
+"""按领域: live items and funding by sector and item type, by unit, and period by period."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pipelines.figures import basis_extra, clicked_codes, sector_bars, sector_growth, sector_unit_heatmap
+from ui import filters
+from ui.common import demo_banner, excel_bytes, fmt_date, q, reference, show_chart
+
+ref = reference()
+st.title("按领域")
+st.caption("计划确定的12个重点领域的合作事项：各单位截至所选日期最近一期报表中的在册事项（已终止的事项不计入）。"
+           "点击柱形可按该领域筛选。")
+demo_banner()
+
+options = q("as_of_options")
+if not options:
+    st.info("还没有任何报表入库，暂无合作事项可统计。请到「数据报送」页上传各盟市报表。")
+    st.stop()
+
+flt = filters.sidebar()
+filters.filter_caption(flt)
+as_of, scope, kw = flt.as_of, flt.scope(), flt.as_query()
+basis = q("return_basis", as_of)
+if flt.units:
+    basis = basis[basis["unit_code"].isin(flt.units)].reset_index(drop=True)
+extra = " · ".join(x for x in (flt.describe(), basis_extra(basis)) if x) or None
+sector_order = ref.sectors["name"].tolist()
+
+
+def click_to_filter(event, current: tuple[str, ...]) -> None:
+    """A click on a sector's bar (or line) narrows the page, and every page, to that sector."""
+    codes = tuple(c for c in clicked_codes(event) if c in set(ref.sectors["code"]))
+    if codes and codes != current:
+        filters.set_filters(sectors=codes)
+        st.rerun()
+
+
+summary = q("items_summary", as_of, **kw).iloc[0]
+n_items = int(summary["items"])
+cols = st.columns(4)
+cols[0].metric("在册合作事项", f"{n_items:,} 项")
+cols[1].metric("投入经费", f"{summary['funding_wan']:,.1f} 万元",
+               help=f"{int(summary['funded_items'])} 项事项填报了投入经费；未填报的不计入")
+cols[2].metric("涉及领域", f"{int(summary['sectors'])} 个")
+cols[3].metric("涉及单位", f"{int(summary['units'])} 个")
+missing = basis[basis["state"] != "当期"]
+if len(missing):
+    st.caption("统计依据：" + "；".join(
+        f"{r.unit_name}{'尚无报表' if r.state == '缺报' else '沿用' + str(r.period_code) + '报表'}"
+        for r in missing.itertuples()) + f"（参照报告期末：{fmt_date(basis['reference_end'].iloc[0])}）。")
+
+if n_items == 0:
+    st.info("所选范围内没有在册的合作事项。可以放宽左侧的筛选条件，或选择更晚的截止日期。")
+
+by_type = q("items_by_sector_type", as_of, **kw)
+ev = show_chart(sector_bars(by_type, as_of, scope, extra, sector_order=sector_order,
+                            type_order=ref.item_types["name"].tolist()),
+                key="sector_bars", on_select="rerun", selection_mode="points")
+click_to_filter(ev, flt.sectors)
+
+by_unit = q("items_by_sector_unit", as_of, **kw)
+show_chart(sector_unit_heatmap(by_unit, as_of, scope, extra, sector_order=sector_order,
+                               unit_order=ref.units["name"].tolist()), key="sector_unit_heatmap")
+
+growth = q("items_by_sector_period", as_of, **kw)
+growth_note = " · ".join(x for x in (flt.describe(), "各报告期末在册事项（当期未报送的单位沿用其上一期报表）") if x)
+ev = show_chart(sector_growth(growth, as_of, scope, growth_note, sector_order=sector_order),
+                key="sector_growth", on_select="rerun", selection_mode="points")
+click_to_filter(ev, flt.sectors)
+
+st.subheader("各领域汇总表")
+if by_type.empty:
+    st.caption("没有可汇总的事项。")
+else:
+    tbl = by_type.groupby(["sector_code", "sector_name"], as_index=False).agg(
+        items=("items", "sum"), funding=("funding_wan", "sum"), funded=("funded_items", "sum"))
+    wide = by_type.pivot_table(index="sector_code", columns="item_type", values="items", aggfunc="sum").fillna(0)
+    wide = wide[[t for t in ref.item_types["name"] if t in wide.columns]].astype(int)
+    show = pd.DataFrame({
+        "领域编码": tbl["sector_code"], "所属领域": tbl["sector_name"], "在册事项（项）": tbl["items"].astype(int),
+        "投入经费（万元）": tbl["funding"].round(1), "填报经费的事项（项）": tbl["funded"].astype(int),
+    }).merge(wide, left_on="领域编码", right_index=True, how="left")
+    st.dataframe(show, hide_index=True, width="stretch")
+    heading = pd.DataFrame({"项目": ["内容", "截止日期", "范围", "筛选条件", "统计口径"],
+                            "说明": ["各领域在册合作事项数与投入经费（按事项类别）", fmt_date(as_of), scope,
+                                   flt.describe() or "无", "各单位截至该日期最近一期报表中的在册事项，不含已终止事项"]})
+    st.download_button("下载各领域汇总表（Excel）", lambda: excel_bytes({"说明": heading, "各领域汇总": show}),
+                       file_name=f"按领域汇总_{as_of.isoformat()}.xlsx", icon=":material/download:",
+                       on_click="ignore")
