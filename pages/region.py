@@ -1,0 +1,344 @@
+"""按盟市: the 12 leagues/cities on a map, ranked, unit x indicator, and one unit's own view.
+
+URL: the shared filters (as_of, unit, sector, type, partner) plus ``measure``
+(value | share | rate | items) and ``indicator`` (I01..). ``?unit=150200`` opens
+that unit's view below the overview; a click on the map or the ranking sets it.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from pipelines import figures as F
+from pipelines.figures import pct
+from pipelines.normalise import parse_period
+from pipelines.progress import STATUS_ORDER
+from pipelines.queries import REGION_MEASURES
+from ui import filters
+from ui.common import demo_banner, excel_bytes, fmt_date, q, reference, show_chart
+
+ref = reference()
+UNIT_NAMES = dict(zip(ref.units["code"], ref.units["name"]))
+IND = ref.plan.indicators.set_index("code")
+
+st.title("按盟市")
+st.caption("各盟市及自治区本级的指标进展与合作事项分布。点击地图或排名图中的单位，或在下方选择单位，查看该单位详情。")
+demo_banner()
+
+options = q("as_of_options")
+if not options:
+    st.info("还没有任何报表入库，暂无可显示的盟市数据。请到「数据报送」页上传各盟市报表，或由管理员用命令行批量载入：\n\n"
+            "`python -m pipelines.ingest --db 数据库路径 报表文件夹/`")
+    st.stop()
+
+flt = filters.sidebar()
+as_of = flt.as_of
+item_filter = {k: v for k, v in flt.as_query().items() if k != "units"}
+
+
+def _url_choice(param: str, allowed: list[str], default: str, label: str) -> str:
+    """Session-state key of a page widget whose value is mirrored in the URL (a pasted link wins)."""
+    key = f"region_{param}"
+    raw = st.query_params.get(param)
+    if raw is not None and raw not in allowed:
+        st.info(f"链接中的{label}「{raw}」无法识别，已改用默认值。", icon=":material/link:")
+        raw = None
+    if raw and st.session_state.get(f"_url_{key}") != raw:
+        st.session_state[key] = raw
+    if st.session_state.get(key) not in allowed:
+        st.session_state[key] = default
+    return key
+
+
+def _to_url(param: str, value: str) -> None:
+    st.query_params[param] = value
+    st.session_state[f"_url_region_{param}"] = value
+
+
+def _label(period_code) -> str:
+    p = parse_period(period_code) if isinstance(period_code, str) else None
+    return p.label if p else (period_code or "—")
+
+
+def _picked(event) -> str | None:
+    """The unit code a chart click selected (customdata[0], a map location or a bar's label)."""
+    try:
+        points = event.selection.points if event else []
+    except AttributeError:
+        return None
+    by_name = {v: k for k, v in UNIT_NAMES.items()}
+    for p in points or []:
+        cd = p.get("customdata")
+        code = cd[0] if isinstance(cd, (list, tuple)) and cd else (cd if isinstance(cd, str) else None)
+        code = code or p.get("location") or by_name.get(p.get("y"))
+        if code in UNIT_NAMES:
+            return code
+    return None
+
+
+# ---------------------------------------------------------------- controls
+codes = IND.index.tolist()
+m_key = _url_choice("measure", list(REGION_MEASURES), "value", "着色依据")
+i_key = _url_choice("indicator", codes, "I09" if "I09" in codes else codes[0], "指标")
+c1, c2 = st.columns([3, 2])
+with c1:
+    measure = st.radio("地图和排名显示", list(REGION_MEASURES), format_func=REGION_MEASURES.get, horizontal=True,
+                       key=m_key)
+with c2:
+    indicator = st.selectbox("指标", codes, format_func=lambda c: f"{c} {IND.loc[c, 'name']}", key=i_key,
+                             disabled=measure == "items", help="「合作事项数」不按指标区分")
+_to_url("measure", measure)
+_to_url("indicator", indicator)
+
+allocated = q("allocated_indicators")
+shown = measure
+if measure == "rate" and indicator not in allocated:
+    st.info(f"本计划尚未把「{IND.loc[indicator, 'name']}」的目标分解到各盟市（计划文件的「任务分解」allocations 未设置），"
+            "各盟市没有自己的目标，无法计算各盟市完成率。下面改为显示**各盟市占全区合计的比例**；也可改看「累计值」。"
+            "全区的完成率见「总览」页。", icon=":material/info:")
+    shown = "share"
+if measure == "items":
+    df = q("unit_metric", as_of, "items", None, **item_filter)
+else:
+    df = q("unit_metric", as_of, shown, indicator)
+
+ind_name = IND.loc[indicator, "name"]
+unit_of = IND.loc[indicator, "unit"]
+if shown == "items":
+    title = "内蒙古各盟市在库合作事项数"
+    metric_title = "合作事项（项）"
+    what = "在库合作事项（不含已终止）"
+elif shown == "share":
+    title = f"内蒙古各盟市{ind_name}占全区合计的比例"
+    metric_title = "占全区合计（%）"
+    what = f"{ind_name}累计值 ÷ 全区合计"
+elif shown == "rate":
+    title = f"内蒙古各盟市{ind_name}完成率（对各自分解目标）"
+    metric_title = "完成率（%）"
+    what = f"{ind_name}完成率"
+else:
+    title = f"内蒙古各盟市{ind_name}累计值"
+    metric_title = f"累计值（{unit_of}）"
+    what = f"{ind_name}累计值"
+short = IND.loc[indicator, "short_name"]
+rank_title = {"items": "各盟市在库合作事项数排名", "share": f"各盟市{short}占全区比例排名",
+              "rate": f"各盟市{short}完成率排名", "value": f"各盟市{short}累计值排名"}[shown]
+
+n_units = len(df)
+n_cur = int((df["state"] == "当期").sum())
+carried = df.loc[df["state"] == "结转", "unit_name"].tolist()
+absent = df.loc[df["state"].isin(["未报", "缺报"]), "unit_name"].tolist()
+coverage = f"{n_cur}/{n_units}个单位当期报送" + (f"，{len(carried)}个沿用前期数字" if carried else "") + \
+    (f"，{len(absent)}个未报" if absent else "")
+desc = flt.describe() if shown == "items" else None
+SCOPE = f"全区{len(ref.unit_codes)}个填报单位"
+sub = F.subtitle(SCOPE, as_of, desc)
+if shown != "items" and flt.any_item_filter:
+    st.caption("侧栏的领域、事项类别、合作方筛选只作用于「合作事项数」和下方单位详情中的事项表；指标数值不按事项筛选。")
+
+sel_key = ",".join(flt.units) or "all"
+chart_key = f"{sel_key}_{measure}_{indicator}_{as_of}"
+
+# ---------------------------------------------------------------- map | 自治区本级 + ranking
+on_map = df[df["on_map"]]
+off_map = df[~df["on_map"]]
+left, right = st.columns([2, 1])
+with left:
+    if on_map["metric"].notna().any():
+        ev_map = show_chart(F.unit_map(on_map, title, sub, metric_title, selected=flt.units, note=coverage),
+                            key=f"region_map_{chart_key}", on_select="rerun", selection_mode="points")
+    else:
+        ev_map = None
+        show_chart(F.empty_figure(title, sub, "各盟市均无可显示的数据（未报送或未分解目标）", height=480),
+                   key=f"region_map_empty_{chart_key}")
+    notes = [f"{coverage}。"]
+    if carried:
+        notes.append("沿用更早报告期：" + "、".join(carried) + "。")
+    if absent:
+        notes.append(("未报送该指标：" if shown != "items" else "截至该日期无报表：") + "、".join(absent) + "。")
+    st.caption("数据依据：" + "".join(notes))
+with right:
+    for r in off_map.itertuples():
+        with st.container(border=True):
+            a, b_ = st.columns([3, 2], vertical_alignment="center")
+            a.metric(r.unit_name, r.display, help=f"{what}；{r.detail}")
+            a.caption("不在地图上" + ("" if pd.isna(r.rank) else f"；在{n_units}个单位中排第{int(r.rank)}"))
+            if b_.button("详情", key=f"open_{r.unit_code}", icon=":material/open_in_new:",
+                         help=f"查看{r.unit_name}的指标、合作事项和报送记录"):
+                filters.set_filters(units=(r.unit_code,))
+                st.rerun()
+    rank_note = "<br>".join(x for x in (desc, coverage) if x)
+    ev_rank = show_chart(F.unit_ranking(df, rank_title, F.subtitle(SCOPE, as_of), metric_title,
+                                        selected=flt.units, by_status=shown == "rate", note=rank_note),
+                         key=f"region_rank_{chart_key}", on_select="rerun", selection_mode="points")
+
+# ---------------------------------------------------------------- unit x indicator heatmap
+st.markdown("#### 各盟市 × 各指标")
+matrix = q("unit_indicator_matrix", as_of)
+hm_modes = (["completion"] if allocated else []) + ["share_target", "share_region"]
+hm_label = {"completion": "完成率（对分解目标）", "share_target": "占全区目标", "share_region": "占全区合计"}
+hm = st.radio("热力图口径", hm_modes, format_func=hm_label.get, horizontal=True, key="region_heatmap_mode")
+if hm == "completion":
+    hm_title = "内蒙古各盟市各项指标完成率（对各自分解目标）"
+    hm_note = "完成率 =（累计值 − 分解基期值）÷（分解目标 − 分解基期值）；「—」该单位该指标未分解目标"
+elif hm == "share_target":
+    hm_title = "内蒙古各盟市各项指标累计值占全区目标的比例"
+    hm_note = "格中为该单位累计值 ÷ 全区目标值" + ("" if allocated else "（计划未把目标分解到各盟市，故不显示各盟市完成率）")
+else:
+    hm_title = "内蒙古各盟市各项指标占全区合计的比例"
+    hm_note = "格中为该单位累计值 ÷ 全区各单位合计"
+show_chart(F.unit_indicator_heatmap(matrix, hm, hm_title, F.subtitle(SCOPE, as_of), note=hm_note),
+           key=f"region_heatmap_{hm}_{as_of}")
+st.download_button(
+    "下载各盟市各指标数据（Excel）",
+    excel_bytes({"各盟市各指标": matrix.assign(
+        share_of_region=matrix["share_of_region"].map(pct), share_of_target=matrix["share_of_target"].map(pct),
+        completion_rate=matrix["completion_rate"].map(pct))[
+        ["unit_name", "indicator_code", "indicator_name", "measure", "value", "period_label", "state",
+         "share_of_region", "share_of_target", "alloc_target", "completion_rate", "status"]].rename(columns={
+            "unit_name": "单位", "indicator_code": "编码", "indicator_name": "指标", "measure": "计量单位",
+            "value": "累计值", "period_label": "数据来自", "state": "报送情况", "share_of_region": "占全区合计",
+            "share_of_target": "占全区目标", "alloc_target": "分解目标", "completion_rate": "完成率",
+            "status": "状态"})}),
+    file_name=f"各盟市各指标_{as_of.isoformat()}.xlsx", icon=":material/download:")
+
+clicked = _picked(ev_map) or _picked(ev_rank)
+if clicked and flt.units != (clicked,):
+    filters.set_filters(units=(clicked,))
+    st.rerun()
+
+# ---------------------------------------------------------------- one unit's view
+st.divider()
+st.subheader("单位详情")
+current = flt.units[0] if len(flt.units) == 1 else None
+choices = [None] + ref.unit_codes
+pick = st.selectbox("选择单位（也可点击地图或排名图中的单位）", choices, index=choices.index(current),
+                    format_func=lambda c: "—— 请选择单位 ——" if c is None else UNIT_NAMES[c], key=f"region_pick_{sel_key}")
+if len(flt.units) > 1 and pick is None:
+    st.info("侧栏选了多个单位（" + "、".join(UNIT_NAMES[u] for u in flt.units) + "）。请在上面选择其中一个查看详情。")
+elif pick != current:
+    filters.set_filters(units=(pick,) if pick else ())
+    st.rerun()
+
+if current is None:
+    if len(flt.units) <= 1:
+        st.caption("尚未选择单位。")
+    st.stop()
+
+code = current
+name = UNIT_NAMES[code]
+if st.button("返回全区（清除单位选择）", icon=":material/arrow_back:"):
+    filters.set_filters(units=())
+    st.rerun()
+
+basis = q("return_basis", as_of)
+b = basis[basis["unit_code"] == code].iloc[0]
+counts = q("unit_item_counts", as_of, units=(code,), **item_filter)
+n_items = counts["items"].iloc[0] if len(counts) else pd.NA
+st.markdown(f"### {name}（{code}）")
+cols = st.columns(4)
+cols[0].metric("所用报表", "无" if b["state"] == "缺报" else _label(b["period_code"]),
+               help="截至所选日期，该单位最近一期已入库报表的报告期")
+cols[1].metric("报送情况", {"当期": "当期已报", "结转": "沿用上期", "缺报": "无报表"}[b["state"]],
+               help=f"参照报告期末：{fmt_date(b['reference_end'])}")
+cols[2].metric("在库合作事项" + ("（已筛选）" if flt.any_item_filter else ""),
+               "—" if pd.isna(n_items) else f"{int(n_items)} 项")
+cols[3].metric("报表版本", "—" if pd.isna(b["version"]) else f"第{int(b['version'])}版")
+
+if b["state"] == "缺报":
+    st.warning(f"截至{fmt_date(as_of)}，{name}还没有任何报表入库，没有可显示的指标和合作事项。下面是它的报送记录。",
+               icon=":material/report:")
+else:
+    if b["state"] == "结转":
+        st.info(f"{name}没有报送报告期末为{fmt_date(b['reference_end'])}的报表，以下数字沿用"
+                f"{fmt_date(b['period_end'])}报告期的报表。", icon=":material/history:")
+    st.markdown("#### 指标进展")
+    table = q("progress_table", as_of, unit=code)
+    mrow = matrix[matrix["unit_code"] == code].set_index("indicator_code")
+    has_alloc = table["target"].notna().any()
+    if not has_alloc:
+        st.caption("本计划尚未把目标分解到各盟市，因此该单位没有自己的目标和完成率；"
+                   "「占全区目标」= 该单位累计值 ÷ 全区目标值，表示它对全区目标的贡献。")
+    show = pd.DataFrame({
+        "编码": table["indicator_code"],
+        "指标": table["name"],
+        "计量单位": table["measure"],
+        "累计值": table["value"],
+        "数据来自": [("未报送" if mrow.loc[c, "state"] == "未报" else
+                      mrow.loc[c, "period_label"] + ("（沿用）" if mrow.loc[c, "state"] == "结转" else ""))
+                     for c in table["indicator_code"]],
+        "占全区合计": [pct(mrow.loc[c, "share_of_region"]) for c in table["indicator_code"]],
+        "占全区目标": [pct(mrow.loc[c, "share_of_target"]) for c in table["indicator_code"]],
+        "分解目标": table["target"].map(lambda t: "未分解" if pd.isna(t) else f"{int(t)}"),
+        "完成率": table["completion_rate"].map(pct),
+        "差距（百分点）": table["gap_pp"].map(lambda g: "—" if pd.isna(g) else f"{g:+.1f}"),
+        "状态": table["status"],
+    })
+    if not has_alloc:
+        show = show.drop(columns=["分解目标", "完成率", "差距（百分点）", "状态"])
+
+    def _colour(v: str) -> str:
+        c = F.STATUS_COLORS.get(v)
+        return f"background-color: {c}; color: white; font-weight: 600" if c and v in STATUS_ORDER[:4] else ""
+
+    st.dataframe(show.style.map(_colour, subset=["状态"]) if has_alloc else show, hide_index=True, width="stretch",
+                 height=38 + 35 * len(show))
+    if table["value"].isna().all():
+        st.info(f"{name}的报表中没有填写任何指标数值（表1为空）。")
+
+    st.markdown("#### 合作事项")
+    items = q("unit_items", as_of, code, **item_filter)
+    filters.filter_caption(flt)
+    if items.empty:
+        st.info(f"{name}截至{fmt_date(as_of)}的报表中没有" + ("符合筛选条件的" if flt.any_item_filter else "")
+                + "合作事项。")
+    else:
+        with_ended = st.toggle("包含已终止的事项", value=False, key="region_items_ended")
+        it = items if with_ended else items[items["is_live"]]
+        st.caption(f"共{len(it)}项（来自{_label(items['period_code'].iloc[0])}报表第{int(items['version'].iloc[0])}版；"
+                   "已终止的事项不计入指标）")
+        view = pd.DataFrame({
+            "事项名称": it["item_name"], "事项类别": it["item_type"], "所属领域": it["sector_name"],
+            "合作国家（地区）": it["partner_names"], "合作单位": it["partner_institutions"].fillna(""),
+            "本地承担单位": it["local_institution"].fillna(""), "起始日期": it["start_date"].map(fmt_date),
+            "状态": it["status"], "投入经费（万元）": it["funding_wan"],
+            "来源": [f"{f} 表2第{r}行" for f, r in zip(it["file_name"], it["source_row"])],
+        })
+        st.dataframe(view, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(view)))
+        st.download_button(f"下载{name}合作事项（Excel）", excel_bytes({"合作事项": view}),
+                           file_name=f"{name}_合作事项_{as_of.isoformat()}.xlsx", icon=":material/download:")
+
+st.markdown("#### 报送记录")
+hist = q("reporting_matrix", today=date.today(), units=(code,), end=as_of)
+if hist.empty:
+    st.info("截至所选日期还没有应报的报告期。")
+else:
+    n_on = int((hist["state"] == "按时").sum())
+    n_late = int((hist["state"] == "逾期").sum())
+    n_miss = int((hist["state"] == "缺报").sum())
+    st.caption(f"截至{fmt_date(as_of)}应报{len(hist)}期：按时{n_on}期、逾期{n_late}期、缺报{n_miss}期"
+               f"（报告期结束后{ref.deadline_days}天内报送为按时，按首次报送时间计）。")
+    st.dataframe(pd.DataFrame({
+        "报告期": hist["period_label"],
+        "报送截止": hist["deadline"].map(fmt_date),
+        "状态": hist["state"] + hist["flag"].map(lambda f: f"（{f}）" if f else ""),
+        "首次报送": hist["first_received_at"].map(fmt_date),
+        "逾期天数": hist["days_late"],
+        "当前版本": hist["version"].map(lambda v: "—" if pd.isna(v) else f"第{int(v)}版"),
+        "版本数": hist["n_versions"],
+        "未通过检查": hist["rejected_attempts"],
+    }), hide_index=True, width="stretch")
+versions = q("submission_history", code)
+versions = versions[pd.to_datetime(versions["period_end"]).dt.date <= as_of] if len(versions) else versions
+with st.expander(f"全部报送版本（{len(versions)}份）", expanded=False):
+    if versions.empty:
+        st.caption("没有报送记录。")
+    else:
+        st.dataframe(pd.DataFrame({
+            "报告期": versions["period_code"].map(_label),
+            "版本": versions["version"], "接收时间": versions["received_at"], "状态": versions["state"],
+            "来源": versions["source_zh"], "文件": versions["file_name"],
+            "错误": versions["n_errors"], "提示": versions["n_warnings"],
+        }), hide_index=True, width="stretch")
