@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import filters
-from ui.common import demo_banner, excel_bytes, fmt_date, q, reference
+from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data
 
 SHOW_MAX = 2000  # rows drawn in the page; the download always has every row
 BIG_EXCEL = 20_000  # above this many rows, writing Excel takes long: offer CSV as well
@@ -18,15 +18,10 @@ BLANK_STATUS = "（未填写）"
 P_SEARCH, P_STATUS, P_LIVE = "search", "status", "live"
 
 ref = reference()
-st.title("明细查询")
-st.caption("各单位截至所选日期最近一期报表中的全部合作事项，每一行注明来源：报表文件、工作表、Excel 行号和版本。"
+page_header("明细查询",
+            "各单位截至所选日期最近一期报表中的全部合作事项，每一行注明来源：报表文件、工作表、Excel 行号和版本。"
            "可按左侧条件筛选，并在下方按名称、合作单位、本地承担单位或合作国家搜索。")
-demo_banner()
-
-options = q("as_of_options")
-if not options:
-    st.info("还没有任何报表入库，暂无合作事项可查。请到「数据报送」页上传各盟市报表。")
-    st.stop()
+require_data("合作事项")
 
 flt = filters.sidebar()
 filters.filter_caption(flt)

@@ -7,18 +7,11 @@ import streamlit as st
 from pipelines.figures import STATUS_COLORS, pct, progress_bars
 from pipelines.progress import STATUS_ORDER, indicator_sentence, sentences_for, summary_sentence
 from ui import filters
-from ui.common import demo_banner, excel_bytes, fmt_date, q, reference, show_chart
+from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart
 
 ref = reference()
-st.title("总览")
-st.caption(ref.plan.name)
-demo_banner()
-
-options = q("as_of_options")
-if not options:
-    st.info("还没有任何报表入库。请到「数据报送」页上传各盟市报表，或由管理员用命令行批量载入：\n\n"
-            "`python -m pipelines.ingest --db 数据库路径 报表文件夹/`")
-    st.stop()
+page_header("总览", ref.plan.name)
+require_data("指标进展")
 
 flt = filters.sidebar(show=("as_of", "unit"))
 as_of = flt.as_of

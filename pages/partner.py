@@ -10,18 +10,13 @@ from pipelines.figures import (
     partner_world_map,
 )
 from ui import filters
-from ui.common import demo_banner, excel_bytes, fmt_date, q, reference, show_chart
+from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart
 
 ref = reference()
-st.title("按国别")
-st.caption("合作国家（地区）与计划确定的重点合作方向：各单位截至所选日期最近一期报表中的在册事项（已终止的事项不计入）。"
+page_header("按国别",
+            "合作国家（地区）与计划确定的重点合作方向：各单位截至所选日期最近一期报表中的在册事项（已终止的事项不计入）。"
            "一项事项有几个合作方，就在每个合作方下各计一次。点击地图上的国家或柱形可按该合作方筛选。")
-demo_banner()
-
-options = q("as_of_options")
-if not options:
-    st.info("还没有任何报表入库，暂无合作事项可统计。请到「数据报送」页上传各盟市报表。")
-    st.stop()
+require_data("合作事项")
 
 flt = filters.sidebar()
 filters.filter_caption(flt)

@@ -17,44 +17,19 @@ from pipelines.normalise import parse_period
 from pipelines.progress import STATUS_ORDER
 from pipelines.queries import REGION_MEASURES
 from ui import filters
-from ui.common import demo_banner, excel_bytes, fmt_date, q, reference, show_chart
+from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart
 
 ref = reference()
 UNIT_NAMES = dict(zip(ref.units["code"], ref.units["name"]))
 IND = ref.plan.indicators.set_index("code")
 
-st.title("按盟市")
-st.caption("各盟市及自治区本级的指标进展与合作事项分布。点击地图或排名图中的单位，或在下方选择单位，查看该单位详情。")
-demo_banner()
-
-options = q("as_of_options")
-if not options:
-    st.info("还没有任何报表入库，暂无可显示的盟市数据。请到「数据报送」页上传各盟市报表，或由管理员用命令行批量载入：\n\n"
-            "`python -m pipelines.ingest --db 数据库路径 报表文件夹/`")
-    st.stop()
+page_header("按盟市",
+            "各盟市及自治区本级的指标进展与合作事项分布。点击地图或排名图中的单位，或在下方选择单位，查看该单位详情。")
+require_data("盟市数据")
 
 flt = filters.sidebar()
 as_of = flt.as_of
 item_filter = {k: v for k, v in flt.as_query().items() if k != "units"}
-
-
-def _url_choice(param: str, allowed: list[str], default: str, label: str) -> str:
-    """Session-state key of a page widget whose value is mirrored in the URL (a pasted link wins)."""
-    key = f"region_{param}"
-    raw = st.query_params.get(param)
-    if raw is not None and raw not in allowed:
-        st.info(f"链接中的{label}「{raw}」无法识别，已改用默认值。", icon=":material/link:")
-        raw = None
-    if raw and st.session_state.get(f"_url_{key}") != raw:
-        st.session_state[key] = raw
-    if st.session_state.get(key) not in allowed:
-        st.session_state[key] = default
-    return key
-
-
-def _to_url(param: str, value: str) -> None:
-    st.query_params[param] = value
-    st.session_state[f"_url_region_{param}"] = value
 
 
 def _label(period_code) -> str:
@@ -80,8 +55,8 @@ def _picked(event) -> str | None:
 
 # ---------------------------------------------------------------- controls
 codes = IND.index.tolist()
-m_key = _url_choice("measure", list(REGION_MEASURES), "value", "着色依据")
-i_key = _url_choice("indicator", codes, "I09" if "I09" in codes else codes[0], "指标")
+m_key = filters.url_choice("region", "measure", list(REGION_MEASURES), "value", "着色依据")
+i_key = filters.url_choice("region", "indicator", codes, "I09" if "I09" in codes else codes[0], "指标")
 c1, c2 = st.columns([3, 2])
 with c1:
     measure = st.radio("地图和排名显示", list(REGION_MEASURES), format_func=REGION_MEASURES.get, horizontal=True,
@@ -89,8 +64,8 @@ with c1:
 with c2:
     indicator = st.selectbox("指标", codes, format_func=lambda c: f"{c} {IND.loc[c, 'name']}", key=i_key,
                              disabled=measure == "items", help="「合作事项数」不按指标区分")
-_to_url("measure", measure)
-_to_url("indicator", indicator)
+filters.url_set("region", "measure", measure)
+filters.url_set("region", "indicator", indicator)
 
 allocated = q("allocated_indicators")
 shown = measure

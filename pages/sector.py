@@ -6,18 +6,13 @@ import streamlit as st
 
 from pipelines.figures import basis_extra, clicked_codes, sector_bars, sector_growth, sector_unit_heatmap
 from ui import filters
-from ui.common import demo_banner, excel_bytes, fmt_date, q, reference, show_chart
+from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart
 
 ref = reference()
-st.title("按领域")
-st.caption("计划确定的12个重点领域的合作事项：各单位截至所选日期最近一期报表中的在册事项（已终止的事项不计入）。"
+page_header("按领域",
+            "计划确定的12个重点领域的合作事项：各单位截至所选日期最近一期报表中的在册事项（已终止的事项不计入）。"
            "点击柱形可按该领域筛选。")
-demo_banner()
-
-options = q("as_of_options")
-if not options:
-    st.info("还没有任何报表入库，暂无合作事项可统计。请到「数据报送」页上传各盟市报表。")
-    st.stop()
+require_data("合作事项")
 
 flt = filters.sidebar()
 filters.filter_caption(flt)

@@ -12,22 +12,16 @@ import streamlit as st
 from pipelines import figures as F
 from pipelines.figures import pct
 from ui import filters
-from ui.common import demo_banner, excel_bytes, fmt_date, q, reference, show_chart
+from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart
 
 ref = reference()
 plan = ref.plan
 IND = plan.indicators.set_index("code")
 
-st.title("进度趋势")
-st.caption(f"各项指标在各报告期末的累计值，与按时间进度应达到的水平（基期值到{plan.end.year}年目标的直线）对比，"
+page_header("进度趋势",
+            f"各项指标在各报告期末的累计值，与按时间进度应达到的水平（基期值到{plan.end.year}年目标的直线）对比，"
            "并按目前速度推算计划期末能否完成目标。")
-demo_banner()
-
-options = q("as_of_options")
-if not options:
-    st.info("还没有任何报表入库，暂无趋势可看。请到「数据报送」页上传各盟市报表，或由管理员用命令行批量载入：\n\n"
-            "`python -m pipelines.ingest --db 数据库路径 报表文件夹/`")
-    st.stop()
+require_data("趋势")
 
 flt = filters.sidebar(show=("as_of", "unit"))
 as_of = flt.as_of
@@ -38,32 +32,13 @@ if flt.units:
             "清除左侧「填报单位」筛选可看全区。", icon=":material/filter_alt:")
 
 
-def _url_choice(param: str, allowed: list[str], default: str, label: str) -> str:
-    """Session-state key of a page widget mirrored in the URL (a pasted link wins)."""
-    key = f"trends_{param}"
-    raw = st.query_params.get(param)
-    if raw is not None and raw not in allowed:
-        st.info(f"链接中的{label}「{raw}」无法识别，已改用默认值。", icon=":material/link:")
-        raw = None
-    if raw and st.session_state.get(f"_url_{key}") != raw:
-        st.session_state[key] = raw
-    if st.session_state.get(key) not in allowed:
-        st.session_state[key] = default
-    return key
-
-
-def _to_url(param: str, value: str) -> None:
-    st.query_params[param] = value
-    st.session_state[f"_url_trends_{param}"] = value
-
-
 codes = IND.index.tolist()
 choices = ["all"] + codes
 c1, c2 = st.columns([3, 2])
 with c1:
-    indicator = st.selectbox("指标", choices, key=_url_choice("indicator", choices, "all", "指标"),
+    indicator = st.selectbox("指标", choices, key=filters.url_choice("trends", "indicator", choices, "all", "指标"),
                              format_func=lambda c: "全部指标（小图）" if c == "all" else f"{c} {IND.loc[c, 'name']}")
-_to_url("indicator", indicator)
+filters.url_set("trends", "indicator", indicator)
 
 series = q("region_series", units=units, until=as_of)
 proj = q("trend_projection", as_of, units=units, scope=scope)
@@ -154,9 +129,9 @@ if indicator == "all":
     }), file_name=f"进度趋势_{as_of.isoformat()}.xlsx", icon=":material/download:")
 else:
     with c2:
-        axis = st.radio("纵轴", ["value", "rate"], key=_url_choice("axis", ["value", "rate"], "value", "纵轴"),
+        axis = st.radio("纵轴", ["value", "rate"], key=filters.url_choice("trends", "axis", ["value", "rate"], "value", "纵轴"),
                         format_func={"value": "累计值", "rate": "完成率（%）"}.get, horizontal=True)
-    _to_url("axis", axis)
+    filters.url_set("trends", "axis", axis)
     s = series[series["indicator_code"] == indicator]
     p = proj[proj["indicator_code"] == indicator]
     prow = p.iloc[0].to_dict() if len(p) else None

@@ -99,6 +99,24 @@ def q(fn_name: str, *args, **kwargs):
     return _run(fn_name, data_key(), str(db_path()), args, tuple(sorted(kwargs.items())))
 
 
+def page_header(title: str, caption: str | None = None) -> None:
+    """Every page's top: title, what the page shows, and the demo-data label."""
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    demo_banner()
+
+
+def require_data(what: str = "数据") -> list:
+    """The period ends that have data, latest first; without any, say what to do and stop the page."""
+    options = q("as_of_options")
+    if not options:
+        st.info(f"还没有任何报表入库，暂无{what}。请到「数据报送」页上传各盟市报表，或由管理员用命令行批量载入：\n\n"
+                "`python -m pipelines.ingest --db 数据库路径 报表文件夹/`")
+        st.stop()
+    return options
+
+
 def demo_banner() -> None:
     if q("is_demo"):
         st.warning("**演示数据**：当前显示的是系统生成的演示数据（非真实报送），用于熟悉功能。"

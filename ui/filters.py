@@ -199,6 +199,29 @@ def sidebar(show: tuple[str, ...] = ("as_of", "unit", "sector", "type", "partner
     return state
 
 
+def url_choice(page: str, param: str, allowed: list[str], default: str, label: str) -> str:
+    """Session-state key of a page widget whose value is mirrored in the URL (a pasted link wins).
+
+    Use as ``st.selectbox(..., key=url_choice("region", "measure", opts, "value", "着色依据"))``
+    and call ``url_set`` with the chosen value afterwards.
+    """
+    key = f"{page}_{param}"
+    raw = st.query_params.get(param)
+    if raw is not None and raw not in allowed:
+        st.info(f"链接中的{label}「{raw}」无法识别，已改用默认值。", icon=":material/link:")
+        raw = None
+    if raw and st.session_state.get(f"_url_{key}") != raw:
+        st.session_state[key] = raw
+    if st.session_state.get(key) not in allowed:
+        st.session_state[key] = default
+    return key
+
+
+def url_set(page: str, param: str, value: str) -> None:
+    st.query_params[param] = value
+    st.session_state[f"_url_{page}_{param}"] = value
+
+
 def filter_caption(f: Filters) -> None:
     d = f.describe()
     if d:
