@@ -29,7 +29,7 @@ import pandas as pd
 
 from . import store
 from .checks import CheckedReturn, check_return
-from .issues import ERROR, SEVERITY_ZH, WARNING, Issue
+from .issues import ERROR, SEVERITY_ZH, WARNING, HasIssues, Issue
 from .read import DEFAULT_LIMITS, SHEETS, Limits
 from .reference import Reference, load_reference, norm_key
 
@@ -83,7 +83,7 @@ class LoadedCopy:
 
 
 @dataclass
-class Preview:
+class Preview(HasIssues):
     file_name: str
     file_hash: str
     checked: CheckedReturn = field(repr=False)
@@ -101,13 +101,6 @@ class Preview:
     changed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHANGE_COLUMNS))
     indicators: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INDICATOR_COLUMNS))
 
-    @property
-    def errors(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == ERROR]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == WARNING]
 
     @property
     def status(self) -> str:

@@ -114,15 +114,10 @@ ISSUE_COLUMNS = ["severity", "sheet", "row", "column", "value", "message", "sugg
 SEVERITY_ZH = {ERROR: "错误", WARNING: "提示"}
 
 
-@dataclass
-class Report:
-    issues: list[Issue] = field(default_factory=list)
+class HasIssues:
+    """``errors`` and ``warnings`` of anything holding a list of Issues in ``.issues``."""
 
-    def add(self, issue: Issue) -> None:
-        self.issues.append(issue)
-
-    def extend(self, issues) -> None:
-        self.issues.extend(issues)
+    issues: list[Issue]
 
     @property
     def errors(self) -> list[Issue]:
@@ -131,6 +126,18 @@ class Report:
     @property
     def warnings(self) -> list[Issue]:
         return [i for i in self.issues if i.severity == WARNING]
+
+
+@dataclass
+class Report(HasIssues):
+    issues: list[Issue] = field(default_factory=list)
+
+    def add(self, issue: Issue) -> None:
+        self.issues.append(issue)
+
+    def extend(self, issues) -> None:
+        self.issues.extend(issues)
+
 
     @property
     def ok(self) -> bool:

@@ -27,7 +27,7 @@ import pyarrow as pa
 from filelock import FileLock, Timeout
 
 from .checks import CheckedReturn
-from .issues import Issue, make_issue
+from .issues import HasIssues, Issue, make_issue
 
 DEFAULT_DB = Path(os.environ.get("KJHZ_DB", Path(__file__).resolve().parent.parent / "var" / "kjhz.duckdb"))
 BUSY_TIMEOUT = float(os.environ.get("KJHZ_BUSY_TIMEOUT", "120"))
@@ -228,7 +228,7 @@ def original_path(db_path: Path | str, digest: str) -> Path | None:
 
 
 @dataclass
-class LoadResult:
+class LoadResult(HasIssues):
     file: str
     status: str  # loaded | rejected | duplicate | checked (dry run)
     unit_code: str | None
@@ -238,13 +238,6 @@ class LoadResult:
     submission_id: int | None = None
     duplicate_of: int | None = None
 
-    @property
-    def errors(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "warning"]
 
 
 def history_issues(con, checked: CheckedReturn) -> list[Issue]:
