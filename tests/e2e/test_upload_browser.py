@@ -27,7 +27,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
 EXAMPLE = Path("/work/shared/examples/有错误的报表示例.xlsx")
-TIMEOUT = 60_000
+TIMEOUT = 120_000
 
 
 def error_cells(data: bytes, wb) -> set[tuple[str, str]]:
