@@ -20,7 +20,8 @@ table = q("progress_table", as_of, units=list(flt.units) or None)
 basis = q("return_basis", as_of)
 if flt.units:
     basis = basis[basis["unit_code"].isin(flt.units)].reset_index(drop=True)
-    st.info(f"只统计所选单位（{scope}）的合计；完成率仍以全区目标为分母。清除左侧「填报单位」筛选可看全区。")
+    st.info(f"只统计所选单位（{scope}）的合计：比例为占全区目标的比例，不判断完成状态（目标未分解到单位）。"
+            "清除左侧「填报单位」筛选可看全区。", icon=":material/filter_alt:")
 n_units = len(basis)
 n_current = int((basis["state"] == "当期").sum())
 n_carried = int((basis["state"] == "结转").sum())
@@ -48,7 +49,7 @@ show = pd.DataFrame({
     "累计值": table["value"],
     "基期值": table["baseline"].astype(int),
     "目标值": table["target"].astype(int),
-    "完成率": table["completion_rate"].map(pct),
+    ("占全区目标" if flt.units else "完成率"): table["completion_rate"].map(pct),
     "时间进度": table["time_progress"].map(pct),
     "差距（百分点）": table["gap_pp"].map(lambda g: "—" if pd.isna(g) else f"{g:+.1f}"),
     "状态": table["status"],

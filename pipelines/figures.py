@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from .progress import (
-    STATUS_AHEAD, STATUS_BEHIND, STATUS_DONE, STATUS_NO_TARGET, STATUS_NONE, STATUS_SLIGHT,
+    STATUS_AHEAD, STATUS_BEHIND, STATUS_DONE, STATUS_NO_TARGET, STATUS_NONE, STATUS_SLIGHT, STATUS_SUBSET,
 )
 
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
@@ -25,6 +25,7 @@ STATUS_COLORS = {
     STATUS_SLIGHT: "#d4a72c",  # amber
     STATUS_BEHIND: "#cf222e",  # red
     STATUS_NO_TARGET: "#8c959f",
+    STATUS_SUBSET: "#8c959f",
     STATUS_NONE: "#d0d7de",
 }
 TIME_COLOR = "#57606a"
@@ -110,8 +111,12 @@ def pct(x) -> str:
 
 
 def progress_bars(table: pd.DataFrame, as_of: date, scope: str = "全区", extra: str | None = None) -> go.Figure:
-    """完成率 per indicator as bars coloured by status, against a line at 时间进度."""
-    title = f"{scope}科技创新合作指标完成率与时间进度"
+    """完成率 per indicator as bars coloured by status, against a line at 时间进度.
+
+    For part of the region (status 不作判断) the bars are that part's share of the region's target.
+    """
+    subset = bool(len(table)) and (table["status"] == STATUS_SUBSET).any()
+    title = f"{scope}科技创新合作指标{'占全区目标比例' if subset else '完成率'}与时间进度"
     sub = subtitle(scope, as_of, extra)
     if table.empty:
         return empty_figure(title, sub, "暂无数据")
@@ -138,7 +143,8 @@ def progress_bars(table: pd.DataFrame, as_of: date, scope: str = "全区", extra
                   annotation_font=dict(color=TIME_COLOR))
     order = df["label"].tolist()
     fig.update_yaxes(categoryorder="array", categoryarray=order[::-1], title=None)
-    fig.update_xaxes(title="完成率（%）", range=[0, max(110, min(150, float(df["shown"].max()) + 15))])
+    fig.update_xaxes(title="占全区目标（%）" if subset else "完成率（%）",
+                     range=[0, max(110, min(150, float(df["shown"].max()) + 15))])
     fig.update_layout(barmode="overlay", bargap=0.25)
     return finish(fig, title, sub, height=560)
 

@@ -26,8 +26,8 @@ from .normalise import time_progress
 from .reference import Reference, load_reference
 
 STATUS_DONE, STATUS_AHEAD, STATUS_SLIGHT, STATUS_BEHIND = "已完成", "超前", "略滞后", "滞后"
-STATUS_NONE, STATUS_NO_TARGET = "无数据", "未设目标"
-STATUS_ORDER = [STATUS_DONE, STATUS_AHEAD, STATUS_SLIGHT, STATUS_BEHIND, STATUS_NO_TARGET, STATUS_NONE]
+STATUS_NONE, STATUS_NO_TARGET, STATUS_SUBSET = "无数据", "未设目标", "不作判断"
+STATUS_ORDER = [STATUS_DONE, STATUS_AHEAD, STATUS_SLIGHT, STATUS_BEHIND, STATUS_NO_TARGET, STATUS_SUBSET, STATUS_NONE]
 
 PROGRESS_COLUMNS = ["indicator_code", "value", "baseline", "target", "completion_rate", "time_progress",
                     "gap_pp", "status", "units_current", "units_carried"]
@@ -87,7 +87,8 @@ def progress_table(con, as_of: date, unit: str | None = None, ref: Reference | N
     """One row per plan indicator: value, target, 完成率, 时间进度, 差距, status, basis.
 
     ``unit``: one unit's own progress against its allocated target (NaN target
-    when none is allocated). ``units``: restrict the region-wide sum to these units.
+    when none is allocated). ``units``: restrict the region-wide sum to these units;
+    the rate is then their share of the region's target and the status 不作判断.
     """
     ref = ref or load_reference()
     plan = ref.plan
@@ -119,6 +120,9 @@ def progress_table(con, as_of: date, unit: str | None = None, ref: Reference | N
                      for c, g in zip(out["completion_rate"], out["gap_pp"])]
     no_target = out["value"].notna() & ~has
     out.loc[no_target, "status"] = STATUS_NO_TARGET
+    if unit is None and units is not None:
+        # part of the region against the whole region's target: a share, not a verdict
+        out.loc[out["value"].notna(), "status"] = STATUS_SUBSET
     out["value"] = out["value"].astype("Int64")
     cols = PROGRESS_COLUMNS + ["name", "short_name", "measure", "kind", "units_reporting"]
     return out.sort_values("sort")[cols].reset_index(drop=True)
@@ -178,13 +182,18 @@ def indicator_sentence(row, as_of: date, scope: str = "全区", sentences: dict 
     body = template.format(value=int(row.value))
     if pd.isna(row.completion_rate):
         return f"{head}{body}。"
+    if row.status == STATUS_SUBSET:
+        return f"{head}{body}，占全区目标的{row.completion_rate * 100:.1f}%。"
     return f"{head}{body}，完成目标的{row.completion_rate * 100:.1f}%，{gap_phrase(row.gap_pp)}。"
 
 
 def summary_sentence(table: pd.DataFrame, as_of: date, scope: str = "全区") -> str:
     counts = table["status"].value_counts()
-    parts = [f"{s}{int(counts.get(s, 0))}项" for s in STATUS_ORDER if counts.get(s, 0)]
     tp = table["time_progress"].iloc[0] if len(table) else 0
+    if counts.get(STATUS_SUBSET, 0):
+        return (f"{as_of_phrase(as_of)}，{scope}报送的{int(counts[STATUS_SUBSET])}项指标合计如下（占全区目标的比例，"
+                f"不判断完成状态）；时间进度为{tp * 100:.1f}%。")
+    parts = [f"{s}{int(counts.get(s, 0))}项" for s in STATUS_ORDER if counts.get(s, 0)]
     return (f"{as_of_phrase(as_of)}，{scope}{len(table)}项指标中，" + "，".join(parts)
             + f"；时间进度为{tp * 100:.1f}%。")
 
