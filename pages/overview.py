@@ -7,7 +7,9 @@ import streamlit as st
 from pipelines.figures import STATUS_COLORS, pct, progress_bars
 from pipelines.progress import STATUS_ORDER, indicator_sentence, sentences_for, summary_sentence
 from ui import filters
-from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart
+from ui.common import (
+    excel_bytes, fmt_date, page_header, period_label, q, reference, require_data, show_chart, table_height,
+)
 
 ref = reference()
 page_header("总览", ref.plan.name)
@@ -27,31 +29,39 @@ n_current = int((basis["state"] == "当期").sum())
 n_carried = int((basis["state"] == "结转").sum())
 n_missing = int((basis["state"] == "缺报").sum())
 ref_end = basis["reference_end"].iloc[0]
+coverage = f"{n_units}个填报单位中{n_current}个当期报送" + (f"、{n_carried}个沿用上期" if n_carried else "") + \
+    (f"、{n_missing}个缺报" if n_missing else "")
 
-st.markdown(f"#### {summary_sentence(table, as_of, scope)}")
+st.markdown(f"#### {summary_sentence(table, as_of, scope, coverage if n_current < n_units else None)}")
 cols = st.columns(6)
 cols[0].metric("时间进度", pct(table["time_progress"].iloc[0]))
-counts = table["status"].value_counts()
-for c, s in zip(cols[1:], ["已完成", "超前", "略滞后", "滞后"]):
-    c.metric(s, f"{int(counts.get(s, 0))} 项")
+if flt.units:  # a part of the region: shares of the region's target, no verdicts
+    reported = table.dropna(subset=["value"])
+    cols[1].metric("所选单位", f"{len(flt.units)} 个")
+    cols[2].metric("有数据的指标", f"{len(reported)} 项")
+    cols[3].metric("占全区目标最高", pct(reported["completion_rate"].max()) if len(reported) else "—")
+    cols[4].metric("占全区目标最低", pct(reported["completion_rate"].min()) if len(reported) else "—")
+else:
+    counts = table["status"].value_counts()
+    for c, s in zip(cols[1:], ["已完成", "超前", "略滞后", "滞后"]):
+        c.metric(s, f"{int(counts.get(s, 0))} 项")
 cols[5].metric("当期报送单位", f"{n_current}/{n_units}",
                help=f"报告期末为 {fmt_date(ref_end)} 的报表；其余单位的数字沿用（结转）更早报告期，或缺报")
 
-extra = f"{n_units}个填报单位中{n_current}个当期报送" + (f"、{n_carried}个沿用上期" if n_carried else "") + \
-    (f"、{n_missing}个缺报" if n_missing else "")
-show_chart(progress_bars(table, as_of, scope, extra), key="overview_bars")
+show_chart(progress_bars(table, as_of, scope, coverage), key="overview_bars")
 
 st.subheader("指标进展表")
+subset = bool(flt.units)
 show = pd.DataFrame({
     "编码": table["indicator_code"],
     "指标": table["name"],
     "计量单位": table["measure"],
-    "累计值": table["value"],
+    "累计值": table["value"].map(lambda v: "—" if pd.isna(v) else f"{int(v)}"),
     "基期值": table["baseline"].astype(int),
     "目标值": table["target"].astype(int),
-    ("占全区目标" if flt.units else "完成率"): table["completion_rate"].map(pct),
+    ("占全区目标" if subset else "完成率"): table["completion_rate"].map(pct),
     "时间进度": table["time_progress"].map(pct),
-    "差距（百分点）": table["gap_pp"].map(lambda g: "—" if pd.isna(g) else f"{g:+.1f}"),
+    "差距（百分点）": table["gap_pp"].map(lambda g: "—" if pd.isna(g) or subset else f"{g:+.1f}"),
     "状态": table["status"],
     "当期单位数": table["units_current"],
     "结转单位数": table["units_carried"],
@@ -63,10 +73,11 @@ def _colour(v: str) -> str:
     return f"background-color: {c}; color: white; font-weight: 600" if c and v in STATUS_ORDER[:4] else ""
 
 
-st.dataframe(show.style.map(_colour, subset=["状态"]), hide_index=True, width="stretch")
+st.dataframe(show.style.map(_colour, subset=["状态"]), hide_index=True, width="stretch",
+             height=table_height(len(show)))
 st.caption("完成率 =（累计值 − 基期值）÷（目标值 − 基期值）；时间进度 = 计划已过月数 ÷ 36个月（月内按天折算）；"
            "差距 = 完成率 − 时间进度。状态：完成率≥100%为已完成；差距≥0为超前；−10～0个百分点为略滞后；低于−10为滞后。")
-st.download_button("下载指标进展表（Excel）", excel_bytes({"指标进展": show}),
+st.download_button("下载指标进展表（Excel）", excel_bytes({"指标进展": show.assign(累计值=table["value"])}),
                    file_name=f"指标进展_{as_of.isoformat()}.xlsx", icon=":material/download:")
 
 with st.expander("可直接引用的表述", expanded=False):
@@ -78,18 +89,28 @@ st.subheader("数据依据")
 left, right = st.columns(2)
 with left:
     st.markdown(f"**各单位报表**（参照报告期末：{fmt_date(ref_end)}）")
-    b = basis.assign(报告期=basis["period_code"].fillna("—"), 版本=basis["version"].astype("Int64"),
-                     期末=basis["period_end"].map(fmt_date))
-    st.dataframe(b[["unit_name", "state", "报告期", "期末", "版本"]].rename(
-        columns={"unit_name": "单位", "state": "状态"}), hide_index=True, width="stretch")
+    b = pd.DataFrame({
+        "单位": basis["unit_name"], "状态": basis["state"],
+        "报告期": basis["period_code"].map(period_label),
+        "期末": basis["period_end"].map(fmt_date),
+        "版本": basis["version"].map(lambda v: "—" if pd.isna(v) else f"第{int(v)}版"),
+    })
+    st.dataframe(b, hide_index=True, width="stretch", height=table_height(len(b)))
     if n_missing:
         st.warning("截至该日期没有任何报表的单位：" + "、".join(basis.loc[basis["state"] == "缺报", "unit_name"]))
 with right:
     carried = q("carried_figures", as_of)
+    if flt.units:
+        carried = carried[carried["unit_code"].isin(flt.units)]
     st.markdown("**沿用（结转）更早报告期的数字**")
     if carried.empty:
         st.success("所有数字均来自参照报告期的报表，没有结转。")
     else:
-        st.dataframe(carried.assign(来自报告期=carried["period_code"])[["unit_name", "indicator_name", "value", "来自报告期"]]
-                     .rename(columns={"unit_name": "单位", "indicator_name": "指标", "value": "数值"}),
-                     hide_index=True, width="stretch")
+        by_unit = (carried.assign(short=carried["indicator_code"].map(
+            dict(zip(ref.plan.indicators["code"], ref.plan.indicators["short_name"]))))
+            .groupby(["unit_name", "period_code"], sort=False)
+            .agg(n=("indicator_code", "size"), names=("short", "、".join)).reset_index())
+        st.dataframe(pd.DataFrame({
+            "单位": by_unit["unit_name"], "来自报告期": by_unit["period_code"].map(period_label),
+            "指标数": by_unit["n"], "指标": by_unit["names"],
+        }), hide_index=True, width="stretch", height=table_height(len(by_unit)))

@@ -187,15 +187,17 @@ def indicator_sentence(row, as_of: date, scope: str = "全区", sentences: dict 
     return f"{head}{body}，完成目标的{row.completion_rate * 100:.1f}%，{gap_phrase(row.gap_pp)}。"
 
 
-def summary_sentence(table: pd.DataFrame, as_of: date, scope: str = "全区") -> str:
+def summary_sentence(table: pd.DataFrame, as_of: date, scope: str = "全区", coverage: str | None = None) -> str:
+    """The headline; ``coverage`` (e.g. 「13个填报单位中12个当期报送、1个沿用上期」) is added when not all are current."""
+    tail = f"（{coverage}）" if coverage else ""
     counts = table["status"].value_counts()
     tp = table["time_progress"].iloc[0] if len(table) else 0
     if counts.get(STATUS_SUBSET, 0):
         return (f"{as_of_phrase(as_of)}，{scope}报送的{int(counts[STATUS_SUBSET])}项指标合计如下（占全区目标的比例，"
-                f"不判断完成状态）；时间进度为{tp * 100:.1f}%。")
+                f"不判断完成状态）；时间进度为{tp * 100:.1f}%{tail}。")
     parts = [f"{s}{int(counts.get(s, 0))}项" for s in STATUS_ORDER if counts.get(s, 0)]
     return (f"{as_of_phrase(as_of)}，{scope}{len(table)}项指标中，" + "，".join(parts)
-            + f"；时间进度为{tp * 100:.1f}%。")
+            + f"；时间进度为{tp * 100:.1f}%{tail}。")
 
 
 def sentences_for(ref: Reference) -> dict:

@@ -40,7 +40,7 @@ def test_overview_as_of_from_url_discloses_missing_and_carried(tmp_path, monkeyp
     assert "截至2019年12月底" in texts
     carried = at.dataframe[2].value
     assert set(carried["单位"]) == {"阿拉善盟"}
-    assert set(carried["来自报告期"]) == {"2019H1"}
+    assert carried["来自报告期"].tolist() == ["2019年上半年"] and carried["指标数"].tolist() == [14]
     basis = at.dataframe[1].value
     assert basis.set_index("单位").loc["阿拉善盟", "状态"] == "结转"
 
@@ -59,6 +59,32 @@ def test_unknown_as_of_in_link_falls_back_with_notice(tmp_path, monkeypatch):
     load_values(db, "150100", "2019H1", {"I09": 40})
     at = run_overview(monkeypatch, db, as_of="2019-03-31")
     assert any("没有数据" in i.value for i in at.info)
-    assert at.dataframe[0].value.set_index("编码").loc["I09", "累计值"] == 40
+    assert at.dataframe[0].value.set_index("编码").loc["I09", "累计值"] == "40"
     # real (non-demo) data: no demo label
     assert not any("演示数据" in w.value for w in at.warning)
+
+
+def test_as_of_inside_a_period_from_a_link_is_kept(tmp_path, monkeypatch):
+    db = tmp_path / "x.duckdb"
+    load_values(db, "150100", "2019H1", {"I09": 40})
+    load_values(db, "150100", "2019H2", {"I09": 50})
+    at = run_overview(monkeypatch, db, as_of="2019-09-30")
+    texts = " ".join(m.value for m in at.markdown)
+    assert "截至2019年9月底" in texts
+    # 2019-09-30 lies inside 2019H2: the unit's latest return ending on or before it is 2019H1's
+    assert at.dataframe[0].value.set_index("编码").loc["I09", "累计值"] == "40"
+    assert at.query_params["as_of"] == ["2019-09-30"] or at.query_params["as_of"] == "2019-09-30"
+
+
+def test_export_offers_only_the_image_of_the_chart_as_shown(tmp_path, monkeypatch):
+    import pipelines.figures as figures
+    monkeypatch.setattr(figures, "export_image", lambda fig, fmt: f"{fig.layout.title.subtitle.text}".encode())
+    db = tmp_path / "x.duckdb"
+    load_values(db, "150100", "2019H1", {"I09": 40})
+    load_values(db, "150100", "2019H2", {"I09": 50})
+    at = run_overview(monkeypatch, db)
+    at.button(key="gen_overview_bars_png").click().run()
+    [dl] = [b for b in at.get("download_button") if b.proto.label.startswith("下载 PNG")]
+    at.selectbox[0].select(at.selectbox[0].options[1]).run()  # another as-of date
+    assert not [b for b in at.get("download_button") if b.proto.label.startswith("下载 PNG")]
+    assert any("图表已变化" in c.value for c in at.caption)

@@ -138,6 +138,22 @@ def show_chart(fig, key: str | None = None, export: bool = True, **kwargs):
     return event
 
 
+def _fingerprint(fig) -> str:
+    """What the figure shows: titles and every trace's data (not its geometry), hashed."""
+    import hashlib
+
+    h = hashlib.sha1()
+    title = fig.layout.title
+    h.update(f"{title.text}|{title.subtitle.text if title.subtitle else ''}".encode())
+    for tr in fig.data:
+        h.update(tr.type.encode())
+        for attr in ("x", "y", "z", "locations", "text", "customdata"):
+            v = getattr(tr, attr, None)
+            if v is not None:
+                h.update(repr(v.tolist() if hasattr(v, "tolist") else v).encode())
+    return h.hexdigest()
+
+
 def _export_popover(fig, key: str, title: str) -> None:
     from pipelines.figures import export_image
 
@@ -146,18 +162,21 @@ def _export_popover(fig, key: str, title: str) -> None:
         fmt = st.radio("格式", ["PNG（高清）", "SVG（矢量）", "PDF"], horizontal=True, key=f"fmt_{key}")
         ext = {"PNG（高清）": "png", "SVG（矢量）": "svg", "PDF": "pdf"}[fmt]
         store_key = f"export_{key}_{ext}"
+        stamp = _fingerprint(fig)
         if st.button("生成", key=f"gen_{key}_{ext}"):
             with st.spinner("正在生成图片…"):
                 try:
-                    st.session_state[store_key] = export_image(fig, ext)
+                    st.session_state[store_key] = (stamp, export_image(fig, ext))
                 except Exception as exc:  # no chromium on this server
                     st.session_state.pop(store_key, None)
                     st.error(f"服务器上无法生成图片（{exc}）。可改用图表右上角工具栏中的相机按钮下载 PNG。")
-        data = st.session_state.get(store_key)
-        if data:
+        made = st.session_state.get(store_key)
+        if made and made[0] == stamp:  # only ever the image of the chart as it is now
             mime = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}[ext]
-            st.download_button(f"下载 {ext.upper()}", data, file_name=f"{title}.{ext}", mime=mime,
+            st.download_button(f"下载 {ext.upper()}", made[1], file_name=f"{title}.{ext}", mime=mime,
                                key=f"dl_{key}_{ext}", icon=":material/download:")
+        elif made:
+            st.caption("图表已变化，请重新生成。")
 
 
 def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
@@ -166,6 +185,21 @@ def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
         for name, df in sheets.items():
             df.to_excel(xw, sheet_name=name[:31], index=False)
     return buf.getvalue()
+
+
+def table_height(rows: int, cap: int = 20) -> int:
+    """Pixel height for st.dataframe that shows every row up to ``cap`` without an inner scroll."""
+    return 38 + 35 * max(1, min(rows, cap))
+
+
+def period_label(code) -> str:
+    """「2019年上半年」 for a period code such as 2019H1; 「—」 when there is none."""
+    from pipelines.normalise import parse_period
+
+    if code is None or (isinstance(code, float) and pd.isna(code)) or code is pd.NA:
+        return "—"
+    p = parse_period(code)
+    return p.label if p else str(code)
 
 
 def fmt_date(d) -> str:

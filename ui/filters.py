@@ -114,13 +114,19 @@ def _from_url(options: list[date]) -> Filters:
     if raw:
         try:
             as_of = date.fromisoformat(raw)
-            if options and as_of not in options:
+            if options and as_of not in options and not _in_range(as_of, options):
                 notices.append(f"链接中的截止日期 {raw} 没有数据，已改用最近一期 {fmt_date(options[0])}。")
                 as_of = None
         except ValueError:
             notices.append(f"链接中的截止日期「{raw}」无法识别，已改用最近一期。")
     return Filters(as_of=as_of, units=values["unit"], sectors=values["sector"], types=values["type"],
                    partners=values["partner"], notices=tuple(notices))
+
+
+def _in_range(d: date, options: list[date]) -> bool:
+    """A date between the first period end with data and today: figures as of it are defined
+    (each unit's latest return ending on or before it), even if no period ends on that day."""
+    return min(options) <= d <= date.today()
 
 
 def _to_url(f: Filters) -> None:
@@ -158,8 +164,10 @@ def sidebar(show: tuple[str, ...] = ("as_of", "unit", "sector", "type", "partner
     if state is None or (any(sig) and sig != st.session_state.get("_filters_url")):
         # first visit or a pasted link: the URL wins
         state = _from_url(options)
-    if state.as_of is None or (options and state.as_of not in options):
+    if state.as_of is None or (options and state.as_of not in options and not _in_range(state.as_of, options)):
         state = replace(state, as_of=options[0] if options else None)
+    if options and state.as_of not in options:  # a date inside a period, from a link: offer it too
+        options = sorted({*options, state.as_of}, reverse=True)
     for n in state.notices:
         st.info(n, icon=":material/link:")
     state = replace(state, notices=())
