@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+import logging
 import re
 import zipfile
 import zlib
@@ -38,6 +39,7 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+log = logging.getLogger(__name__)
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="xlsx-scan")
 
 # Sheet names accepted for each required sheet, compared with norm_key.
@@ -98,6 +100,33 @@ def _col_letters(n: int) -> str:
 
 
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+
+UNREADABLE_HINT = "请用Excel或WPS打开该文件，确认内容完整后另存为 .xlsx 再上传；如无法打开，请向填报单位重新索取文件。"
+
+
+def _why_unreadable(exc: BaseException, *, is_zip: bool = True) -> str:
+    """A low-level reading error (zipfile, zlib, calamine: English) in words staff understand."""
+    msg = str(exc).lower()
+    if "cannot detect file format" in msg or "unsupported" in msg:
+        return ("压缩包中没有Excel工作簿的内容，可能是改了扩展名的其他文件" if is_zip
+                else "不是可识别的Excel文件，可能是改了扩展名的其他文件")
+    if (isinstance(exc, (zlib.error, EOFError)) or "decompress" in msg or "deflate" in msg or "crc" in msg
+            or "invalid" in msg and "distance" in msg):
+        return "文件中的压缩数据已损坏"
+    if isinstance(exc, zipfile.BadZipFile) or "zip" in msg or "truncated" in msg or "eof" in msg:
+        return "文件不完整，可能是下载、复制或保存时中断"
+    if "xml" in msg:
+        return "工作簿内部结构已损坏"
+    return "文件内容无法解析"
+
+
+def _unreadable(file_name: str, exc: BaseException, *, sheet: str | None = None, is_zip: bool = True) -> Issue:
+    """The file-level issue for a file that cannot be read: Chinese only; the detail goes to the log."""
+    log.info("unreadable workbook %r%s: %s: %s", file_name, f" (sheet {sheet!r})" if sheet else "",
+             type(exc).__name__, exc)
+    return make_issue("file-unreadable", sheet=sheet, value=file_name, detail=_why_unreadable(exc, is_zip=is_zip),
+                      suggestion=UNREADABLE_HINT)
+
 _SHEET_ELEMENT = re.compile(rb'<(?:\w+:)?sheet\s')
 _ANY_REF = re.compile(rb'\sr\s*=\s*["\']([A-Z]{0,3})(\d+)')
 _SCAN_CHUNK = 1 << 22
@@ -114,7 +143,7 @@ def _package_issues(data: bytes, name: str, limits: Limits) -> list[Issue]:
                                limit=_human_bytes(limits.max_uncompressed_bytes))]
         n = len(_SHEET_ELEMENT.findall(zf.read("xl/workbook.xml"))) if "xl/workbook.xml" in zf.namelist() else 0
     except _ZIP_ERRORS as exc:
-        return [make_issue("file-unreadable", value=name, detail=str(exc)[:120])]
+        return [_unreadable(name, exc)]
     if n > limits.max_sheets:
         return [make_issue("sheet-too-large", value=f"{n}个工作表", limit=f"{limits.max_sheets}个工作表")]
     return []
@@ -140,8 +169,19 @@ def _sheet_extent(fh, limits: Limits) -> tuple[int, int]:
     fast_col = re.compile(rb' r="([A-Z]{%d,})\d' % len(_col_letters(limits.max_columns)))
     max_row = max_col = rows = row_cells = 0
     tail = b""
-    while chunk := fh.read(_SCAN_CHUNK):
+    while True:
+        chunk = fh.read(_SCAN_CHUNK)
         buf = tail + chunk
+        if chunk:  # look at whole rows only, so counts are not split across a chunk boundary
+            cut = buf.rfind(b"</row>")
+            if cut < 0:
+                tail = buf
+                continue
+            buf, tail = buf[:cut + 6], buf[cut + 6:]
+        elif not buf:
+            break
+        else:
+            tail = b""
         if _odd_refs(buf):
             for m in _ANY_REF.finditer(buf):
                 max_row = max(max_row, int(m.group(2)))
@@ -149,14 +189,15 @@ def _sheet_extent(fh, limits: Limits) -> tuple[int, int]:
         else:
             max_row = max(max_row, max(map(int, fast_row.findall(buf)), default=0))
             max_col = max(max_col, max((_col_number(c.decode()) for c in set(fast_col.findall(buf))), default=0))
-        rows += chunk.count(b"<row")  # a row without a reference is the next row
-        if b"<c>" in chunk or b"<c/>" in chunk or chunk.count(b"<c ") != chunk.count(b'<c r="'):
+        rows += buf.count(b"<row")  # a row without a reference is the next row
+        if b"<c>" in buf or b"<c/>" in buf or buf.count(b"<c ") != buf.count(b'<c r="'):
             # cells without a reference take the next column: count the cells along each row
-            for k, piece in enumerate(chunk.split(b"<row")):
+            for k, piece in enumerate(buf.split(b"<row")):
                 n = piece.count(b"<c>") + piece.count(b"<c ") + piece.count(b"<c/>")
                 row_cells = row_cells + n if k == 0 else n
                 max_col = max(max_col, row_cells)
-        tail = buf[-64:]
+        if not chunk:
+            break
     return max(max_row, rows), max_col
 
 
@@ -190,7 +231,7 @@ def _inspect_xlsx(data: bytes, name: str, wanted: dict[str, str], limits: Limits
         zf = zipfile.ZipFile(io.BytesIO(data))
         total = sum(i.file_size for i in zf.infolist())
     except zipfile.BadZipFile as exc:
-        return [make_issue("file-unreadable", value=name, detail=str(exc))]
+        return [_unreadable(name, exc)]
     if total > limits.max_uncompressed_bytes:
         return [make_issue("file-too-large", value=name, detail=f"解压后有{_human_bytes(total)}",
                            limit=_human_bytes(limits.max_uncompressed_bytes))]
@@ -203,7 +244,7 @@ def _inspect_xlsx(data: bytes, name: str, wanted: dict[str, str], limits: Limits
             with zf.open(part) as fh:
                 head = fh.read(4096)
         except _ZIP_ERRORS as exc:  # e.g. a part larger than the directory says
-            issues.append(make_issue("file-unreadable", sheet=sheet, value=name, detail=str(exc)[:120]))
+            issues.append(_unreadable(name, exc, sheet=sheet))
             continue
         m = _DIM.search(head)
         if m:
@@ -217,7 +258,7 @@ def _inspect_xlsx(data: bytes, name: str, wanted: dict[str, str], limits: Limits
                 with zf.open(part) as fh:
                     rows, cols = _sheet_extent(fh, limits)
             except _ZIP_ERRORS as exc:
-                issues.append(make_issue("file-unreadable", sheet=sheet, value=name, detail=str(exc)[:120]))
+                issues.append(_unreadable(name, exc, sheet=sheet))
                 continue
             if rows > limits.max_rows or cols > limits.max_columns:
                 over = [f"{rows}行"] if rows > limits.max_rows else []
@@ -228,7 +269,7 @@ def _inspect_xlsx(data: bytes, name: str, wanted: dict[str, str], limits: Limits
         try:
             xml = zf.read(part)
         except _ZIP_ERRORS as exc:
-            issues.append(make_issue("file-unreadable", sheet=sheet, value=name, detail=str(exc)[:120]))
+            issues.append(_unreadable(name, exc, sheet=sheet))
             continue
         for cell in _ERROR_CELL.finditer(xml) if b't="e"' in xml else ():
             ref = _CELL_REF.search(cell.group(1))
@@ -265,7 +306,8 @@ def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) 
                                     limit=_human_bytes(limits.max_file_bytes)))
         return wb
     if not data:
-        wb.issues.append(make_issue("file-unreadable", value=file_name, detail="文件是空的"))
+        wb.issues.append(make_issue("file-unreadable", value=file_name, detail="文件是空的，大小为0字节",
+                                    suggestion="请在Excel或WPS中重新保存报表后再上传。"))
         return wb
     is_zip, is_ole = data.startswith(ZIP_MAGIC), data.startswith(OLE_MAGIC)
     if is_ole and "EncryptedPackage".encode("utf-16-le") in data[:65536 * 8]:
@@ -273,7 +315,8 @@ def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) 
         return wb
     if not (is_zip or is_ole):
         code = "file-type" if suffix not in EXCEL_SUFFIXES else "file-unreadable"
-        wb.issues.append(make_issue(code, value=file_name, detail="文件内容不是Excel格式"))
+        wb.issues.append(make_issue(code, value=file_name, detail="文件内容不是Excel格式，可能是改了扩展名的其他文件",
+                                    suggestion=UNREADABLE_HINT if code == "file-unreadable" else None))
         return wb
     if is_zip:
         wb.issues.extend(_package_issues(data, file_name, limits))
@@ -287,7 +330,7 @@ def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) 
         if "password" in msg.lower() or "encrypt" in msg.lower():
             wb.issues.append(make_issue("file-encrypted", value=file_name))
         else:
-            wb.issues.append(make_issue("file-unreadable", value=file_name, detail=msg[:120]))
+            wb.issues.append(_unreadable(file_name, exc, is_zip=is_zip))
         return wb
     if len(wb.sheet_names) > limits.max_sheets:
         wb.issues.append(make_issue("sheet-too-large", value=f"{len(wb.sheet_names)}个工作表",
@@ -312,7 +355,7 @@ def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) 
         try:
             rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
         except Exception as exc:
-            wb.issues.append(make_issue("file-unreadable", sheet=sheet, value=file_name, detail=str(exc)[:120]))
+            wb.issues.append(_unreadable(file_name, exc, sheet=sheet, is_zip=is_zip))
             continue
         if len(rows) > limits.max_rows:
             wb.issues.append(make_issue("sheet-too-large", sheet=sheet, value=f"{len(rows)}行",
