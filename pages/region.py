@@ -1,7 +1,8 @@
 """按盟市: the 12 leagues/cities on a map, ranked, unit x indicator, and one unit's own view.
 
 URL: the shared filters (as_of, unit, sector, type, partner) plus ``measure``
-(value | share | rate | items) and ``indicator`` (I01..). ``?unit=150200`` opens
+(value | share | rate | items), ``indicator`` (I01..) and ``heatmap`` (completion | share_target |
+share_region, the unit x indicator heatmap's measure). ``?unit=150200`` opens
 that unit's view below the overview; a click on the map or the ranking sets it.
 """
 from __future__ import annotations
@@ -98,8 +99,9 @@ else:
     metric_title = f"累计值（{unit_of}）"
     what = f"{ind_name}累计值"
 short = IND.loc[indicator, "short_name"]
-rank_title = {"items": "各盟市在库合作事项数排名", "share": f"各盟市{short}占全区比例排名",
-              "rate": f"各盟市{short}完成率排名", "value": f"各盟市{short}累计值排名"}[shown]
+# two lines: the ranking sits in a narrow column, where a one-line title would be cut off
+rank_title = {"items": "各盟市在库合作事项数排名", "share": f"各盟市{short}<br>占全区合计比例排名",
+              "rate": f"各盟市{short}<br>完成率排名", "value": f"各盟市{short}<br>累计值排名"}[shown]
 
 n_units = len(df)
 n_cur = int((df["state"] == "当期").sum())
@@ -154,7 +156,9 @@ st.markdown("#### 各盟市 × 各指标")
 matrix = q("unit_indicator_matrix", as_of)
 hm_modes = (["completion"] if allocated else []) + ["share_target", "share_region"]
 hm_label = {"completion": "完成率（对分解目标）", "share_target": "占全区目标", "share_region": "占全区合计"}
-hm = st.radio("热力图口径", hm_modes, format_func=hm_label.get, horizontal=True, key="region_heatmap_mode")
+hm_key = filters.url_choice("region", "heatmap", hm_modes, hm_modes[0], "热力图口径")
+hm = st.radio("热力图口径", hm_modes, format_func=hm_label.get, horizontal=True, key=hm_key)
+filters.url_set("region", "heatmap", hm)
 if hm == "completion":
     hm_title = "内蒙古各盟市各项指标完成率（对各自分解目标）"
     hm_note = "完成率 =（累计值 − 分解基期值）÷（分解目标 − 分解基期值）；「—」该单位该指标未分解目标"

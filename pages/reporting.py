@@ -3,18 +3,55 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pandas as pd
 import streamlit as st
 
 from pipelines import figures
 from pipelines.figures import REPORTING_COLORS, REPORTING_TEXT_COLORS, pct
-from pipelines.reporting import (
-    STATE_LATE, STATE_MISSING, STATE_ON_TIME, STATE_PENDING, expected_periods, frequency, rates, reminder_texts,
-)
+from pipelines.reporting import STATE_LATE, STATE_MISSING, expected_periods, frequency, reminder_texts
 from ui import filters
 from ui.common import demo_banner, excel_bytes, fmt_date, q, reference, show_chart
 
 FREQ_WORDS = {"Q": "季度", "H": "半年", "Y": "年度"}
+# URL state, so a copied link restores the view: periods=2018H2-2019H2 (the
+# whole range when absent), deadline_days=30 (data/settings.yaml when absent).
+PERIODS_PARAM, DAYS_PARAM = "periods", "deadline_days"
+PERIODS_KEY, DAYS_KEY = "rep_periods", "rep_deadline_days"
+
+
+def _from_url(param: str, key: str, parse, default, label: str):
+    """The widget's ``value=``: a pasted link's value the first time it is seen, else ``default``.
+
+    The same rule as filters.url_choice (the link wins over the widget's last
+    value), done through ``value=`` and by forgetting the widget's state, so the
+    widget is never also set through the Session State API. A value that
+    cannot be read is reported and ignored.
+    """
+    raw = st.query_params.get(param)
+    if raw is None or raw == st.session_state.get(f"_url_{param}"):
+        return default
+    st.session_state[f"_url_{param}"] = raw
+    value = parse(raw)
+    if value is None:
+        st.info(f"链接中的{label}「{raw}」无法识别，已改用默认值。", icon=":material/link:")
+        return default
+    if key in st.session_state:
+        del st.session_state[key]
+    return value
+
+
+def _to_url(param: str, text: str | None) -> None:
+    """Write the widget's value to the URL; ``None`` (the default) leaves the parameter out."""
+    if text is None:
+        if param in st.query_params:
+            del st.query_params[param]
+    else:
+        st.query_params[param] = text
+    st.session_state[f"_url_{param}"] = text
+
+
+def _parse_days(raw: str) -> int | None:
+    return int(raw) if raw.strip().isdigit() and 0 <= int(raw) <= 365 else None
+
 
 ref = reference()
 today = date.today()
@@ -39,21 +76,34 @@ if not periods:
 flt = filters.sidebar(show=("unit",))
 scope = flt.scope()
 
+by_code = {p.code: p for p in periods}
+
+
+def _parse_periods(raw: str):
+    a, _, b = raw.partition("-")
+    a, b = by_code.get(a.strip()), by_code.get((b or a).strip())
+    return (a, b) if a and b and a.end <= b.end else None
+
+
+days_value = _from_url(DAYS_PARAM, DAYS_KEY, _parse_days, default_days, "报送期限天数")
 left, right = st.columns([3, 2])
 with left:
     if len(periods) > 1:
+        everything = (periods[0], periods[-1])
         first, last = st.select_slider(
-            "报告期范围", options=periods, value=(periods[0], periods[-1]), format_func=lambda p: p.label,
-            key="rep_periods")
+            "报告期范围", options=periods, format_func=lambda p: p.label, key=PERIODS_KEY,
+            value=_from_url(PERIODS_PARAM, PERIODS_KEY, _parse_periods, everything, "报告期范围"))
+        _to_url(PERIODS_PARAM, None if (first, last) == everything
+                else first.code if first == last else f"{first.code}-{last.code}")
     else:
         first = last = periods[0]
         st.markdown(f"**报告期**：{periods[0].label}")
 with right:
     days = int(st.number_input(
-        "报送期限：报告期结束后几天内算按时", min_value=0, max_value=365, value=default_days, step=1,
-        key="rep_deadline_days",
+        "报送期限：报告期结束后几天内算按时", min_value=0, max_value=365, value=days_value, step=1, key=DAYS_KEY,
         help=f"系统默认{default_days}天（data/settings.yaml 的 deadline_days）。在这里修改只影响本页的统计和催报清单，"
              "不改变系统设置。"))
+_to_url(DAYS_PARAM, None if days == default_days else str(days))
 example = periods[-1]
 st.caption(f"按时：首次报送日期不晚于报告期最后一天之后第{days}天（例如{example.label}的报表应在"
            f"{fmt_date(example.end + timedelta(days=days))}前报送）。按首次报送计：按时报送后再更正不算逾期，"
@@ -61,9 +111,10 @@ st.caption(f"按时：首次报送日期不晚于报告期最后一天之后第{
 
 units = tuple(flt.units)
 args = dict(today=today, deadline_days=days, units=units or None, start=first.end, end=last.end)
-m = q("reporting_matrix", **args)
+t = q("reporting_tables", **args)  # every table below, derived once per view and cached
+m = t["matrix"]
 span = first.label if first == last else f"{first.label}至{last.label}"
-overall = rates(m, "all").iloc[0]
+overall = t["overall"].iloc[0]
 
 cols = st.columns(6)
 cols[0].metric("应报", f"{int(overall.expected)} 份", help=f"{m['unit_code'].nunique()}个单位 × {m['period_code'].nunique()}个报告期")
@@ -81,25 +132,6 @@ st.caption("绿色：按时；黄色：逾期（格中为晚于截止日期的�
            "格角紫色标记和「有提示」：当前版本入库时有提示。鼠标停在格上可看报送日期、版本和未通过检查的次数。")
 
 
-def _cell(r) -> str:
-    if r.state in (STATE_ON_TIME, STATE_LATE):
-        first_day = pd.Timestamp(r.first_received_at)
-        word = f"{r.state} {first_day.month}月{first_day.day}日"
-        if r.state == STATE_LATE:
-            word += f"（晚{int(r.days_late)}天）"
-        if r.version and int(r.version) > 1:
-            word += f" 第{int(r.version)}版"
-    elif r.state == STATE_MISSING:
-        word = f"{STATE_MISSING}（已逾期{int(r.days_overdue)}天）"
-    else:
-        word = STATE_PENDING
-    if r.flag:
-        word += f" · {r.flag}"
-    if r.rejected_attempts:
-        word += f" · 未通过{int(r.rejected_attempts)}次"
-    return word
-
-
 def _colour(v: str) -> str:
     for state, color in REPORTING_COLORS.items():
         if isinstance(v, str) and v.startswith(state):
@@ -107,64 +139,40 @@ def _colour(v: str) -> str:
     return ""
 
 
-def _rate_table(r: pd.DataFrame, key: str, label: str) -> pd.DataFrame:
-    return pd.DataFrame({
-        label: r[key], "应报": r["expected"], "已报": r["received"], "按时": r["on_time"], "逾期": r["late"],
-        "缺报": r["missing"], "待报": r["pending"],
-        "完整率": r["completeness"].map(pct), "及时率": r["timeliness"].map(pct),
-    })
+def _download(label: str, sheets, file_name: str, key: str) -> None:
+    """The workbook is written only when the button is clicked (writing it on every rerun cost ~0.3 s)."""
+    st.download_button(label, lambda: excel_bytes(sheets()), file_name=file_name,
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       icon=":material/download:", key=key, on_click="ignore")
 
 
-details = pd.DataFrame({
-    "单位": m["unit_name"], "报告期": m["period_label"], "报告期末": m["period_end"].map(fmt_date),
-    "报送截止日期": m["deadline"].map(fmt_date), "状态": m["state"], "提示": m["flag"],
-    "首次报送": m["first_received_at"].map(fmt_date), "晚于截止（天）": m["days_late"],
-    "缺报已逾期（天）": m["days_overdue"], "当前版本": m["version"], "共几版": m["n_versions"],
-    "当前版本入库": m["received_at"].map(fmt_date), "报送人": m["received_by"].fillna("—"),
-    "文件名": m["file_name"].fillna("—"), "未通过次数": m["rejected_attempts"],
-})
-by_period = rates(m, "period")
-by_unit = rates(m, "unit")
-
+grid = t["grid"]
 tab_table, tab_period, tab_unit = st.tabs(["报送情况表", "按报告期统计", "按单位统计"])
 with tab_table:
-    grid = m.assign(cell=[_cell(r) for r in m.itertuples()]).pivot(
-        index="unit_name", columns="period_label", values="cell")
-    grid = grid.reindex(index=m["unit_name"].unique(), columns=m.drop_duplicates("period_end")
-                        .sort_values("period_end")["period_label"])
-    grid.index.name = "单位"
-    grid.columns.name = None
     st.dataframe(grid.style.map(_colour), width="stretch", height=38 + 35 * len(grid))
     st.caption("格中日期为首次报送日期；「第N版」为当前有效版本（多次报送时）；「未通过」为没有通过检查、未入库的报送次数。")
-    st.download_button("下载报送情况明细（Excel）",
-                       excel_bytes({"报送情况表": grid.reset_index(), "逐份明细": details,
-                                    "按报告期": _rate_table(by_period, "period_label", "报告期"),
-                                    "按单位": _rate_table(by_unit, "unit_name", "单位")}),
-                       file_name=f"报送情况_{today.isoformat()}.xlsx", icon=":material/download:", key="rep_dl_all")
+    _download("下载报送情况明细（Excel）",
+              lambda: {"报送情况表": grid.reset_index(), "逐份明细": t["details"],
+                       "按报告期": t["rate_period"], "按单位": t["rate_unit"]},
+              f"报送情况_{today.isoformat()}.xlsx", "rep_dl_all")
 with tab_period:
-    show_chart(figures.reporting_rates(by_period, "period", today, scope, days), key="rep_rates_period")
-    st.dataframe(_rate_table(by_period, "period_label", "报告期"), hide_index=True, width="stretch")
+    show_chart(figures.reporting_rates(t["by_period"], "period", today, scope, days), key="rep_rates_period")
+    st.dataframe(t["rate_period"], hide_index=True, width="stretch")
 with tab_unit:
-    show_chart(figures.reporting_rates(by_unit, "unit", today, scope, days), key="rep_rates_unit")
-    st.dataframe(_rate_table(by_unit, "unit_name", "单位"), hide_index=True, width="stretch")
+    show_chart(figures.reporting_rates(t["by_unit"], "unit", today, scope, days), key="rep_rates_unit")
+    st.dataframe(t["rate_unit"], hide_index=True, width="stretch")
 st.caption("完整率 = 已报 ÷ 应报；及时率 = 按时报送 ÷ 应报（与 DHIS2 的 reporting rate / reporting rate on time 口径相同）。"
            "同一单位同一报告期多次报送只算一份，按首次报送时间判断是否按时。")
 
 st.subheader("催报清单：缺报与逾期")
-todo = q("reporting_reminders", **args)
+todo = t["reminders"]
 if todo.empty:
     st.success(f"{scope}{span}的报表都已按时报送，没有需要催报的单位。")
     st.stop()
 n_miss = int((todo["state"] == STATE_MISSING).sum())
 n_late = int((todo["state"] == STATE_LATE).sum())
 st.markdown(f"共 **{n_miss}** 份缺报、**{n_late}** 份逾期报送，涉及 **{todo['unit_code'].nunique()}** 个单位。")
-listing = pd.DataFrame({
-    "单位": todo["unit_name"], "报告期": todo["period_label"], "情况": todo["state"],
-    "报送截止日期": todo["deadline"].map(fmt_date),
-    "逾期天数": todo["days_overdue"],
-    "首次报送日期": todo["first_received_at"].map(fmt_date),
-    "未通过次数": todo["rejected_attempts"],
-})
+listing = t["listing"]
 st.dataframe(listing.style.map(_colour, subset=["情况"]), hide_index=True, width="stretch")
 st.caption(f"逾期天数：缺报的，从截止日期算到今天（{fmt_date(today)}）；逾期报送的，为首次报送晚于截止日期的天数。")
 
@@ -175,8 +183,8 @@ st.markdown("**催报文字**（每个单位一段，点右上角图标复制）
 for r in texts.itertuples():
     st.markdown(f"{r.unit_name}：缺报{r.missing}份，逾期{r.late}份")
     st.code(r.text, language=None, wrap_lines=True)
-st.download_button("下载催报清单（Excel）",
-                   excel_bytes({"催报清单": listing, "催报文字": texts.rename(columns={
-                       "unit_name": "单位", "missing": "缺报份数", "late": "逾期份数", "text": "催报文字"})
-                       .drop(columns="unit_code")}),
-                   file_name=f"催报清单_{today.isoformat()}.xlsx", icon=":material/download:", key="rep_dl_todo")
+_download("下载催报清单（Excel）",
+          lambda: {"催报清单": listing, "催报文字": texts.rename(columns={
+              "unit_name": "单位", "missing": "缺报份数", "late": "逾期份数", "text": "催报文字"})
+              .drop(columns="unit_code")},
+          f"催报清单_{today.isoformat()}.xlsx", "rep_dl_todo")

@@ -145,8 +145,11 @@ def progress_bars(table: pd.DataFrame, as_of: date, scope: str = "全区", extra
     fig.update_yaxes(categoryorder="array", categoryarray=order[::-1], title=None)
     fig.update_xaxes(title="占全区目标（%）" if subset else "完成率（%）",
                      range=[0, max(110, min(150, float(df["shown"].max()) + 15))])
-    fig.update_layout(barmode="overlay", bargap=0.25)
-    return finish(fig, title, sub, height=560)
+    # legend on its own row under the subtitle, the 时间进度 label on the row below it, just above the
+    # bars: the label moves with 时间进度 across the whole width, so it cannot share a row with the legend
+    height = 560
+    fig.update_layout(barmode="overlay", bargap=0.25, margin=dict(t=150), legend=_legend_under_subtitle(height))
+    return finish(fig, title, sub, height=height)
 
 
 # --------------------------------------------------------------------------
@@ -207,46 +210,53 @@ def reporting_matrix(matrix: pd.DataFrame, today: date, scope: str = "全区", d
     py_ = {u: i for i, u in enumerate(units["unit_code"])}
     nx, ny = len(px_), len(py_)
     code = {s: i for i, s in enumerate(REPORTING_STATE_ORDER)}
+    xs = [px_[e] for e in matrix["period_end"]]
+    ys = [py_[u] for u in matrix["unit_code"]]
     z = [[None] * nx for _ in range(ny)]
-    text = [[""] * nx for _ in range(ny)]
     hover = [[""] * nx for _ in range(ny)]
-    for r in matrix.itertuples():
-        i, j = py_[r.unit_code], px_[r.period_end]
+    words = []
+    for r, i, j in zip(matrix.itertuples(), ys, xs):
         z[i][j] = code[r.state]
-        text[i][j] = _cell_text(r)
         hover[i][j] = _cell_hover(r)
+        words.append(_cell_text(r))
     n = len(REPORTING_STATE_ORDER)
     scale = []
     for k, s in enumerate(REPORTING_STATE_ORDER):
         scale += [[k / n, REPORTING_COLORS[s]], [(k + 1) / n, REPORTING_COLORS[s]]]
-    fig = go.Figure(go.Heatmap(
+    # Every trace is built first and the figure made once: plotly re-validates
+    # all earlier annotations/traces on each add_*, which made one annotation
+    # per tile cost about a second for 13 x 6 tiles.
+    traces = [go.Heatmap(
         z=z, x=list(range(nx)), y=list(range(ny)), zmin=-0.5, zmax=n - 0.5, colorscale=scale, showscale=False,
         xgap=3, ygap=3, customdata=hover, hovertemplate="%{customdata}<extra></extra>", hoverongaps=False,
+    )]
+    # cell words as one text trace: the text colour follows the tile colour
+    traces.append(go.Scatter(
+        x=xs, y=ys, text=words, mode="text", textposition="middle center", showlegend=False, hoverinfo="skip",
+        textfont=dict(size=12, color=[REPORTING_TEXT_COLORS[s] for s in matrix["state"]]),
     ))
-    # cell words as annotations: the text colour follows the tile colour
-    for r in matrix.itertuples():
-        fig.add_annotation(x=px_[r.period_end], y=py_[r.unit_code], text=_cell_text(r), showarrow=False,
-                           font=dict(size=12, color=REPORTING_TEXT_COLORS[r.state]))
     present = set(matrix["state"])
     for s in REPORTING_STATE_ORDER:
         if s in present or s != STATE_PENDING:
-            fig.add_scatter(x=[None], y=[None], mode="markers", name=s, showlegend=True, hoverinfo="skip",
-                            marker=dict(symbol="square", size=14, color=REPORTING_COLORS[s]))
+            traces.append(go.Scatter(x=[None], y=[None], mode="markers", name=s, showlegend=True, hoverinfo="skip",
+                                     marker=dict(symbol="square", size=14, color=REPORTING_COLORS[s])))
     warn = matrix[matrix["has_warnings"].astype(bool)]
-    fig.add_scatter(
+    traces.append(go.Scatter(
         x=[px_[e] + 0.42 for e in warn["period_end"]], y=[py_[u] - 0.3 for u in warn["unit_code"]],
         mode="markers", name=f"{FLAG_WARNINGS}（入库时有提示）", hoverinfo="skip",
         marker=dict(symbol="triangle-sw", size=11, color=WARNING_MARK_COLOR, line=dict(width=0)),
         visible=True if len(warn) else "legendonly",
-    )
-    # no axis titles: the tick labels are periods and units, and the source line sits below the axis
-    fig.update_xaxes(tickvals=list(range(nx)), ticktext=periods["period_label"].tolist(), side="bottom",
-                     showgrid=False, zeroline=False, range=[-0.5, nx - 0.5], title=None, fixedrange=True)
-    fig.update_yaxes(tickvals=list(range(ny)), ticktext=units["unit_name"].tolist(), autorange=False,
-                     range=[ny - 0.5, -0.5], showgrid=False, zeroline=False, title=None, fixedrange=True)
-    # the legend gets its own line below the subtitle (a long scope would run into it)
-    fig.update_layout(legend=dict(itemclick=False, itemdoubleclick=False, x=0, xanchor="left"),
-                      margin=dict(t=120))
+    ))
+    fig = go.Figure(traces, layout=dict(
+        # no axis titles: the tick labels are periods and units, and the source line sits below the axis
+        xaxis=dict(tickvals=list(range(nx)), ticktext=periods["period_label"].tolist(), side="bottom",
+                   showgrid=False, zeroline=False, range=[-0.5, nx - 0.5], fixedrange=True),
+        yaxis=dict(tickvals=list(range(ny)), ticktext=units["unit_name"].tolist(), autorange=False,
+                   range=[ny - 0.5, -0.5], showgrid=False, zeroline=False, fixedrange=True),
+        # the legend gets its own line below the subtitle (a long scope would run into it)
+        legend=dict(itemclick=False, itemdoubleclick=False, x=0, xanchor="left"),
+        margin=dict(t=120),
+    ))
     return finish(fig, title, sub, height=max(380, 180 + 40 * ny), note=f"{ny}个单位 × {nx}个报告期，应报{ny * nx}份")
 
 
@@ -260,29 +270,29 @@ def reporting_rates(rates_df: pd.DataFrame, by: str, today: date, scope: str = "
     if rates_df.empty:
         return empty_figure(title, sub, "没有应报的报表")
     label = rates_df["period_label"] if by == "period" else rates_df["unit_name"]
-    fig = go.Figure()
     measures = [("完整率", "completeness", "received"), ("及时率", "timeliness", "on_time")]
     if by != "period":  # horizontal groups stack the first trace at the bottom: keep 完整率 on top
         measures = measures[::-1]
+    bars = []
     for name, col, num in measures:
         v = (rates_df[col] * 100).round(1)
         custom = list(zip(rates_df[num], rates_df["expected"]))
         kw = dict(x=label, y=v) if by == "period" else dict(y=label, x=v, orientation="h")
-        fig.add_bar(name=name, marker_color=RATE_COLORS[name], text=[f"{x:.1f}%" for x in v],
-                    textposition="outside", cliponaxis=False, customdata=custom, textfont=dict(size=11),
-                    hovertemplate="%{" + ("x" if by == "period" else "y") + "}<br>" + name
-                                  + "：%{text}（%{customdata[0]}/%{customdata[1]}份）<extra></extra>", **kw)
+        bars.append(go.Bar(name=name, marker_color=RATE_COLORS[name], text=[f"{x:.1f}%" for x in v],
+                           textposition="outside", cliponaxis=False, customdata=custom, textfont=dict(size=11),
+                           hovertemplate="%{" + ("x" if by == "period" else "y") + "}<br>" + name
+                                         + "：%{text}（%{customdata[0]}/%{customdata[1]}份）<extra></extra>", **kw))
+    # the layout is given whole: each update_* call re-validates the figure (about 5 ms apiece)
+    layout = dict(barmode="group", bargap=0.25, bargroupgap=0.05, margin=dict(t=120), legend=dict(x=0, xanchor="left"))
     if by == "period":
-        fig.update_yaxes(title="比例（%）", range=[0, 112], ticksuffix="%")
-        fig.update_xaxes(title=None)
+        layout.update(yaxis=dict(title="比例（%）", range=[0, 112], ticksuffix="%"))
         height = 420
     else:  # the x title would sit on the source line: the tick suffix carries the unit
-        fig.update_xaxes(title=None, range=[0, 114], ticksuffix="%", side="bottom")
-        fig.update_yaxes(title=None, categoryorder="array", categoryarray=label.tolist()[::-1])
-        fig.update_layout(legend=dict(traceorder="reversed"))
+        layout.update(xaxis=dict(range=[0, 114], ticksuffix="%", side="bottom"),
+                      yaxis=dict(categoryorder="array", categoryarray=label.tolist()[::-1]))
+        layout["legend"]["traceorder"] = "reversed"
         height = max(380, 150 + 52 * len(rates_df))
-    fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05, margin=dict(t=120),
-                      legend=dict(x=0, xanchor="left"))
+    fig = go.Figure(bars, layout=layout)
     return finish(fig, title, sub, height=height + 30,
                   note="完整率 = 已报 ÷ 应报；及时率 = 按时报送 ÷ 应报（按首次报送时间计）")
 
@@ -359,7 +369,7 @@ def _source_below(fig: go.Figure, shift: int) -> go.Figure:
     """Move finish()'s source line further down (below rotated tick labels) and make room for it."""
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
     for ann in fig.layout.annotations:
-        if ann.yshift == -50 and isinstance(ann.text, str) and ann.text.startswith(meta.get("source", "\0")):
+        if isinstance(ann.text, str) and ann.text.startswith(meta.get("source", "\0")) and ann.yref == "paper":
             ann.yshift = -shift
     fig.update_layout(margin_b=shift + 30)
     return fig
@@ -522,18 +532,18 @@ def partner_world_map(df: pd.DataFrame, as_of: date, scope: str = "全区", extr
                        hoverinfo="skip", showlegend=False, name="南海断续线")
     # Pacific-centred, as on China's standard world map; zoom so the latitudes fit the height.
     # The whole world (360°) spans about 950 px: the usual width of a full-width chart.
+    missing = df[~df["partner_code"].isin(ids)]
+    note = "<br>" + _geo.boundary_caption()
+    if not missing.empty:
+        note = "<br>地图上未能显示：" + "、".join(missing["name"]) + note
     center, zoom = _geo.map_view((MAP_CENTER_LON - 180.0, -52.0, MAP_CENTER_LON + 180.0, 78.0),
-                                 950, height - 170, padding=0.0)
+                                 950, height - 90 - _footer_height(note), padding=0.0)
     fig.update_layout(map=dict(style=_geo.OFFLINE_MAP_STYLE, center=center, zoom=zoom),
-                      margin=dict(l=10, r=10, t=90, b=80), showlegend=False)
+                      margin=dict(l=10, r=10, t=90), showlegend=False)
     if on_map.empty:
         fig.add_annotation(text="所选范围内没有与国外合作的在册事项", xref="paper", yref="paper", x=0.5, y=0.1,
                            showarrow=False, font=dict(size=15, color="#57606a"), bgcolor="rgba(255,255,255,0.8)")
-    missing = df[~df["partner_code"].isin(ids)]
-    note = "<br>" + _geo.BOUNDARY_NOTE
-    if not missing.empty:
-        note = "（地图上未能显示：" + "、".join(missing["name"]) + "）" + note
-    return finish(fig, title, sub, note=note, height=height)
+    return _map_footer(finish(fig, title, sub, note=note, height=height))
 
 
 def partner_top(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: str | None = None,
@@ -652,20 +662,54 @@ SELECTED_LINE = "#1f2328"
 CARRIED_NOTE = "斜线 / 空心点：含沿用更早报告期的数字"
 
 
+# The 按盟市 map's fills: light enough at the top that the dark unit labels stay readable on every
+# unit (contrast of #1f2328 on the darkest fill ≥ 4.5:1); MAP_SCALE's dark top would swallow them.
+UNIT_MAP_SCALE = [[0.0, "#e8f1fc"], [0.5, "#a9cbf3"], [1.0, "#5b9be0"]]
+MAP_LABEL_COLOR = "#1f2328"
+CALLOUT_COLOR = "#57606a"
+FOOTER_LINE_PX = 15  # one line of the 11-px footer
+
+
 def _map_note(extra: str | None = None) -> str:
-    """The boundary caption on its own lines under the source line (long: wrapped at 「；」)."""
-    note = "<br>" + _geo.BOUNDARY_NOTE.replace("；", "；<br>")
+    """The boundary caption on its own lines under the source line (wrapped to fit half a screen)."""
+    note = "<br>" + _geo.boundary_caption()
     return note if not extra else f"{extra}{note}"
 
 
+def _fit_footer(fig: go.Figure, gap: int) -> go.Figure:
+    """Start finish()'s footer ``gap`` px below the plot area and make the bottom margin exactly as
+    tall as its lines (finish() leaves room for one line only), so none is cut off."""
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    for ann in fig.layout.annotations:
+        if isinstance(ann.text, str) and ann.text.startswith(meta.get("source", "\0")):
+            ann.yshift = -gap
+            lines = 1 + ann.text.count("<br>")
+            fig.update_layout(margin_b=gap + FOOTER_LINE_PX * lines + 12)
+    return fig
+
+
+def _map_footer(fig: go.Figure, gap: int = 6) -> go.Figure:
+    """The footer right under a map: maps have no x-axis title to clear."""
+    return _fit_footer(fig, gap)
+
+
+def _footer_height(note: str) -> int:
+    """The bottom margin _map_footer will give a footer with this note (for the map's zoom)."""
+    return 6 + FOOTER_LINE_PX * (1 + note.count("<br>")) + 12
+
+
 def unit_map(df: pd.DataFrame, title: str, sub: str, metric_title: str, selected=(), height: int = 640,
-             map_width_px: int = 560, note: str | None = None) -> go.Figure:
+             map_width_px: int = 520, note: str | None = None) -> go.Figure:
     """The 12 leagues/cities coloured by ``metric``; units without a value drawn grey.
 
     df: unit_code, unit_name, metric (float, NaN = no data), display (text for hover and label),
     detail (more hover text). Rows for units not on the map (自治区本级) are ignored here: the
     page shows them beside the map. ``selected`` units get a dark outline. customdata[0] of every
     polygon is the unit code (for click-to-filter).
+
+    Every unit is labelled with its name and value: inside the unit where the label fits, else
+    (geo.UNIT_LABEL_CALLOUTS) beside the region with a leader line, so MapLibre, which drops
+    labels that overlap, never has two labels on top of each other at the default zoom.
     """
     gj = _geo.load_units_geojson()
     ids = [f["id"] for f in gj["features"]]
@@ -683,11 +727,12 @@ def unit_map(df: pd.DataFrame, title: str, sub: str, metric_title: str, selected
         lo, hi = min(0.0, float(vals.min())), float(vals.max())
         fig.add_trace(go.Choroplethmap(
             geojson=gj, featureidkey="id", locations=d.loc[has, "unit_code"], z=vals, zmin=lo,
-            zmax=hi if hi > lo else lo + 1, colorscale=MAP_SCALE, customdata=custom[has], hovertemplate=hover,
+            zmax=hi if hi > lo else lo + 1, colorscale=UNIT_MAP_SCALE, customdata=custom[has], hovertemplate=hover,
             marker=dict(line=dict(color="white", width=1.2), opacity=0.95), name=metric_title,
             # top-left corner: the region runs from south-west to north-east, that corner stays empty
             colorbar=dict(title=dict(text=metric_title, side="top"), thickness=12, len=0.42, lenmode="fraction",
-                          x=0.01, xanchor="left", y=0.99, yanchor="top", bgcolor="rgba(255,255,255,0.85)"),
+                          x=0.01, xanchor="left", y=0.99, yanchor="top", bgcolor="rgba(255,255,255,0.85)",
+                          outlinecolor="#8c959f", outlinewidth=0.5),
         ))
     if (~has).any():
         fig.add_trace(go.Choroplethmap(
@@ -703,21 +748,45 @@ def unit_map(df: pd.DataFrame, title: str, sub: str, metric_title: str, selected
             hovertemplate=hover, marker=dict(line=dict(color=SELECTED_LINE, width=3.5)), name="所选单位",
             showlegend=False,
         ))
+    keys = (["灰色：无可显示的数值（见标注）"] if (~has).any() else []) + (["黑框：所选单位"] if sel.any() else [])
+    foot = _map_note("".join("<br>" + k for k in keys + ([note] if note else [])))
+    top = 90
+    plot_h = height - top - _footer_height(foot)
+    center, zoom = _geo.im_view(width_px=map_width_px, height_px=plot_h)
     cent = _geo.unit_centroids()
     lab = d[d["unit_code"].isin(list(cent))]
-    short = lab["unit_short"] if "unit_short" in lab else lab["unit_name"]
+    short = (lab["unit_short"] if "unit_short" in lab else lab["unit_name"]).fillna(lab["unit_name"])
+    inside = ~lab["unit_code"].isin(list(_geo.UNIT_LABEL_CALLOUTS)).to_numpy()
     fig.add_trace(go.Scattermap(
-        lon=[cent[c][0] for c in lab["unit_code"]], lat=[cent[c][1] for c in lab["unit_code"]], mode="text",
-        text=[f"{n}<br>{v}" for n, v in zip(short.fillna(lab["unit_name"]), lab["display"])],
-        textfont=dict(size=12, color="#1f2328"), hoverinfo="skip", showlegend=False, name="",
+        lon=[cent[c][0] for c in lab["unit_code"][inside]], lat=[cent[c][1] for c in lab["unit_code"][inside]],
+        mode="text", text=[f"{n}<br>{v}" for n, v in zip(short[inside], lab["display"][inside])],
+        textfont=dict(size=12, color=MAP_LABEL_COLOR), hoverinfo="skip", showlegend=False, name="标注",
     ))
-    plot_h = height - 90 - 100
-    center, zoom = _geo.im_view(width_px=map_width_px, height_px=plot_h)
+    line_lon, line_lat, groups = [], [], {}
+    for code, n, v in zip(lab["unit_code"][~inside], short[~inside], lab["display"][~inside]):
+        dx, dy, pos = _geo.UNIT_LABEL_CALLOUTS[code]
+        lon0, lat0 = cent[code]
+        lon1, lat1 = _geo.offset_lonlat(lon0, lat0, dx, dy, zoom)
+        line_lon += [lon0, lon1, None]
+        line_lat += [lat0, lat1, None]
+        groups.setdefault(pos, []).append((lon1, lat1, f"{n} {v}"))
+    if groups:
+        fig.add_trace(go.Scattermap(
+            lon=line_lon, lat=line_lat, mode="lines+markers", line=dict(color=CALLOUT_COLOR, width=1),
+            marker=dict(size=[5, 0, 0] * (len(line_lon) // 3), color=CALLOUT_COLOR),
+            hoverinfo="skip", showlegend=False, name="引线"))
+        for pos, pts in groups.items():
+            # "markers+text" with an invisible marker: with mode="text" alone plotly.js computes the
+            # offset of a textposition other than "middle center" from an unset marker size (NaN),
+            # and MapLibre rejects the layer ("Map error.", the whole map fails to draw)
+            fig.add_trace(go.Scattermap(
+                lon=[p[0] for p in pts], lat=[p[1] for p in pts], mode="markers+text", text=[p[2] for p in pts],
+                marker=dict(size=1, opacity=0),
+                textposition=pos, textfont=dict(size=12, color=MAP_LABEL_COLOR), hoverinfo="skip",
+                showlegend=False, name="标注（引线）"))
     fig.update_layout(map=dict(style=_geo.OFFLINE_MAP_STYLE, center=center, zoom=zoom),
-                      margin=dict(l=10, r=10, t=90, b=100), showlegend=False)
-    keys = (["灰色：无可显示的数值（见标注）"] if (~has).any() else []) + (["黑框：所选单位"] if sel.any() else [])
-    extra = "；".join(keys + ([note] if note else [])) or None
-    return finish(fig, title, sub, note=_map_note(extra), height=height)
+                      margin=dict(l=10, r=10, t=top), showlegend=False)
+    return _map_footer(finish(fig, title, sub, note=foot, height=height))
 
 
 def unit_ranking(df: pd.DataFrame, title: str, sub: str, metric_title: str, selected=(),
@@ -764,11 +833,19 @@ def unit_ranking(df: pd.DataFrame, title: str, sub: str, metric_title: str, sele
                         ("黑框：所选单位" if sel.any() else None), note) if x]
     foot = "".join("<br>" + x for x in keys) or None  # one per line: the chart may be narrow
     lines = 1 + (foot or "").count("<br>")
-    h = height or max(380, 190 + 30 * len(d) + (35 if legend else 0))
+    extra_px = 24 * title.count("<br>")  # a title given in two lines (the chart may sit in a narrow column)
+    h = height or max(380, 190 + 30 * len(d) + (35 if legend else 0) + extra_px + 15 * (lines - 1))
+    leg = _legend_under_subtitle(h) if legend else None
+    if leg:
+        leg["y"] = 1 - (92 + extra_px) / h
     fig.update_layout(bargap=0.25, barmode="overlay", showlegend=bool(legend),
-                      margin=dict(t=125 if legend else 90, b=60 + 15 * lines),
-                      legend=_legend_under_subtitle(h) if legend else None)
-    return finish(fig, title, sub, note=foot, height=h)
+                      margin=dict(t=(125 if legend else 90) + extra_px, b=60 + 15 * lines), legend=leg)
+    fig = _fit_footer(finish(fig, title, sub, note=foot, height=h), 72)  # below tick labels and axis title
+    if extra_px:
+        # plotly hangs a multi-line title's first line higher than a one-line title: bring it down
+        fig.update_layout(title_y=0.97 - 16 * title.count("<br>") / h,
+                          meta=dict(fig.layout.meta, title=title.replace("<br>", "")))  # the export's file name
+    return fig
 
 
 def _wrap(text: str, width: int, max_lines: int = 3) -> str:
@@ -846,9 +923,10 @@ def unit_indicator_heatmap(m: pd.DataFrame, mode: str, title: str, sub: str, not
                              colorbar=dict(title=dict(text=label, side="right"), thickness=12, len=0.8)))
     fig.update_xaxes(side="top", tickangle=0, title=None, showgrid=False, tickfont=dict(size=11))
     fig.update_yaxes(autorange="reversed", title=None, showgrid=False)
-    fig.update_layout(margin=dict(t=175, b=85))
+    # room for the longest unit name: in the browser automargin alone leaves 「呼和浩特市」 cut at the left
+    fig.update_layout(margin=dict(t=175, b=85, l=14 * max(len(n) for n in y) + 24))
     foot = "「*」沿用更早报告期的数字；「未报」该单位没有报送该指标" + (f"<br>{note}" if note else "")
-    return finish(fig, title, sub, note=foot, height=max(520, 280 + 32 * len(ucode)))
+    return _fit_footer(finish(fig, title, sub, note=foot, height=max(520, 280 + 32 * len(ucode))), 12)
 
 
 def _legend_under_subtitle(height: int) -> dict:

@@ -19,7 +19,8 @@ glyph server on the internet, which MapLibre calls as soon as a text label
 (Scattermap mode="text") holds a Latin letter or digit. OFFLINE_MAP_STYLE has
 no glyph URL; MapLibre then draws every label with the browser's local fonts.
 
-Every map shown to officials carries BOUNDARY_NOTE as its caption.
+Every map shown to officials carries BOUNDARY_NOTE as its caption
+(boundary_caption(): the same words wrapped for a figure footer).
 """
 
 from __future__ import annotations
@@ -42,6 +43,53 @@ BOUNDARY_NOTE = (
     "南海诸岛及南海断续线；国外国界源自世界银行官方国界数据并按中国口径处理），"
     "经简化处理，仅为示意。"
 )
+
+
+
+def _display_width(text: str) -> int:
+    """Width in half-em units: a CJK character or full-width mark counts 2, ASCII 1."""
+    return sum(1 if ord(ch) < 0x2E80 else 2 for ch in text)
+
+
+def boundary_caption(max_width: int = 92) -> str:
+    """BOUNDARY_NOTE wrapped for a figure footer: lines joined by "<br>", broken only after
+    「，」「；」「。」 and at most ``max_width`` half-em units long (92 ≈ 510 px at 11 px), so the
+    caption fits under a map half a screen wide instead of running off its right edge."""
+    chunks, cur = [], ""
+    for ch in BOUNDARY_NOTE:
+        cur += ch
+        if ch in "，；。":
+            chunks.append(cur)
+            cur = ""
+    if cur:
+        chunks.append(cur)
+    lines: list[str] = []
+    for c in chunks:
+        if lines and _display_width(lines[-1] + c) <= max_width:
+            lines[-1] += c
+        else:
+            lines.append(c)
+    return "<br>".join(lines)
+
+
+# Unit labels on the 按盟市 map that do not fit inside their unit at the map's default zoom
+# (im_view(520, ~440)): drawn beside the region with a leader line from the unit's label point.
+# {code: (dx_px, dy_px, textposition)}: where the line ends, in screen pixels from the label
+# point (x to the right, y down), and on which side of that end the label is written.
+# Pixels, not degrees, so the layout holds at any zoom the figure is drawn at.
+UNIT_LABEL_CALLOUTS: dict[str, tuple[int, int, str]] = {
+    "150100": (52, 30, "middle right"),   # 呼和浩特: small, wedged between 包头, 乌兰察布, 鄂尔多斯
+    "150900": (52, 22, "middle right"),   # 乌兰察布: its label would cover 包头's and 呼和浩特's
+    "150300": (-10, 46, "bottom center"),  # 乌海: too small for a label
+}
+
+
+def offset_lonlat(lon: float, lat: float, dx_px: float, dy_px: float, zoom: float) -> tuple[float, float]:
+    """The point dx_px right and dy_px down of (lon, lat) on a MapLibre map at ``zoom``."""
+    per_rad = 512 * 2 ** zoom / (2 * math.pi)
+    y = _mercator_y(lat) - dy_px / per_rad
+    return lon + math.degrees(dx_px / per_rad), math.degrees(2 * math.atan(math.exp(y)) - math.pi / 2)
+
 
 # A MapLibre style with a white background, no sources, no sprite and no
 # glyph URL: nothing is fetched, labels use local fonts. Pass it as

@@ -28,7 +28,7 @@ def as_of_options(con) -> list[date]:
 
 
 # Reporting status (报送情况): the SQL lives in pipelines/reporting.py.
-from .reporting import reporting_matrix, reporting_rates, reporting_reminders  # noqa: E402,F401
+from .reporting import reporting_matrix, reporting_rates, reporting_reminders, reporting_tables  # noqa: E402,F401
 
 
 def any_submissions(con) -> bool:

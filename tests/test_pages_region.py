@@ -240,3 +240,24 @@ def test_choosing_a_unit_in_the_selector_or_the_card_opens_it_and_goes_into_the_
     # and back to the whole region
     next(b for b in at.button if "返回全区" in b.label).click().run()
     assert "unit" not in at.query_params and "尚未选择单位" in texts(at, "caption")
+
+
+def test_heatmap_measure_comes_from_and_goes_into_the_url(demo, monkeypatch):
+    at = open_page(monkeypatch, demo, "region", as_of="2019-12-31", heatmap="share_region")
+    assert at.radio(key="region_heatmap").value == "share_region"
+    assert any("占全区合计的比例" in t and "各项指标" in t for t in titles(at))
+    at.radio(key="region_heatmap").set_value("share_target").run()
+    assert not at.exception
+    assert at.query_params["heatmap"] in ("share_target", ["share_target"])
+    assert any("占全区目标的比例" in t for t in titles(at))
+    # a link with a measure this plan cannot show (no allocations: no 完成率) says so and falls back
+    at = open_page(monkeypatch, demo, "region", heatmap="completion")
+    assert "completion" in texts(at, "info") and at.radio(key="region_heatmap").value == "share_target"
+
+
+@pytest.mark.parametrize("indicator", ["I02", "I12"])
+def test_ranking_title_lines_fit_the_narrow_column(demo, monkeypatch, indicator):
+    at = open_page(monkeypatch, demo, "region", as_of="2019-12-31", indicator=indicator, measure="share")
+    title = next(t for t in titles(at) if "排名" in t)
+    # the ranking sits in a third of the page (≈ 280 px): at most 14 characters of 18 px a line
+    assert all(len(line) <= 14 for line in title.split("<br>")), title

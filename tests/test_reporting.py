@@ -13,7 +13,7 @@ from pipelines.ingest import ingest_bytes
 from pipelines.normalise import Period, parse_period
 from pipelines.reference import load_reference
 from pipelines.reporting import (
-    expected_periods, rates, reminder_texts, reminders, reporting_matrix,
+    expected_periods, rates, reminder_texts, reminders, reporting_matrix, reporting_tables,
 )
 from pipelines.store import connect, init_db
 from pipelines.template import write_return
@@ -164,6 +164,21 @@ def test_reminder_list_and_text(db):
     assert "150100" not in texts.index  # all on time, nothing to remind
 
 
+def test_page_tables_say_what_happened_per_cell(db):
+    with connect(db) as con:
+        t = reporting_tables(con, TODAY, units=("150100", "150200", "150400", "150500"))
+    grid = t["grid"]
+    assert grid.columns.tolist() == ["2018年上半年", "2018年下半年"]
+    assert grid.loc["包头市", "2018年上半年"] == "逾期 7月16日（晚1天）"
+    assert grid.loc["赤峰市", "2018年上半年"] == "逾期 7月20日（晚5天） 第2版"  # corrected, still late
+    assert grid.loc["通辽市", "2018年上半年"] == "按时 7月1日 第2版"  # corrected after the deadline
+    assert grid.loc["包头市", "2018年下半年"] == f"缺报（已逾期{(TODAY - date(2019, 1, 15)).days}天）"
+    assert t["overall"].iloc[0][["expected", "received", "on_time"]].tolist() == [8, 5, 3]
+    assert t["listing"][["单位", "报告期", "情况", "报送截止日期"]].values.tolist()[0] == [
+        "包头市", "2018年下半年", "缺报", "2019年1月15日"]
+    assert t["rate_unit"].set_index("单位").loc["呼和浩特市", ["完整率", "及时率"]].tolist() == ["100.0%", "100.0%"]
+
+
 # --------------------------------------------------------------------------
 # The page
 def run_page(monkeypatch, db) -> AppTest:
@@ -213,3 +228,54 @@ def test_page_on_empty_database_explains_what_to_do(tmp_path, monkeypatch):
     app = run_page(monkeypatch, db)
     assert any("还没有任何报表报送记录" in i.value for i in app.info)
     assert not app.dataframe
+
+
+def open_with_url(monkeypatch, db, **params) -> AppTest:
+    """The page opened from a pasted link (query parameters set before the first run)."""
+    monkeypatch.setenv("KJHZ_DB", str(db))
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    for k, v in params.items():
+        app.query_params[k] = v
+    app.switch_page("pages/reporting.py")
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _param(app: AppTest, name: str):
+    v = app.query_params.get(name)
+    return v[0] if isinstance(v, list) else v
+
+
+def test_period_range_and_deadline_travel_in_the_url(tmp_path, monkeypatch):
+    app = open_with_url(monkeypatch, demo_db_copy(tmp_path), periods="2019H1-2020H1", deadline_days="20")
+    ref = load_reference()
+    assert [p.code for p in app.select_slider(key="rep_periods").value] == ["2019H1", "2020H1"]
+    assert app.number_input(key="rep_deadline_days").value == 20
+    in_range = {"2019H1", "2019H2", "2020H1"}
+    late = {(ref.unit_name(u), parse_period(p).label) for (u, p), d in demo.LATE.items() if p in in_range and d > 20}
+    missing = {(ref.unit_name(u), parse_period(p).label) for (u, p) in demo.MISSING if p in in_range}
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["应报"] == f"{len(ref.unit_codes) * 3} 份"
+    assert metrics["逾期"] == f"{len(late)} 份" and metrics["缺报"] == f"{len(missing)} 份"
+    listing = _listing(app)
+    assert set(map(tuple, listing[["单位", "报告期"]].values.tolist())) == late | missing
+    assert _param(app, "periods") == "2019H1-2020H1" and _param(app, "deadline_days") == "20"
+
+    # changing the view rewrites the link; the defaults (all periods, settings' days) leave it out
+    app.select_slider(key="rep_periods").set_range(parse_period("2018H2"), parse_period("2018H2")).run()
+    app.number_input(key="rep_deadline_days").set_value(30).run()
+    assert not app.exception
+    assert (_param(app, "periods"), _param(app, "deadline_days")) == ("2018H2", "30")
+    assert {m.label: m.value for m in app.metric}["应报"] == f"{len(ref.unit_codes)} 份"
+    app.select_slider(key="rep_periods").set_range(parse_period("2018H1"), parse_period("2020H2")).run()
+    app.number_input(key="rep_deadline_days").set_value(ref.deadline_days).run()
+    assert "periods" not in app.query_params and "deadline_days" not in app.query_params
+
+
+def test_unreadable_url_values_fall_back_to_the_defaults_with_a_notice(tmp_path, monkeypatch):
+    app = open_with_url(monkeypatch, demo_db_copy(tmp_path), periods="2020H2-2018H1", deadline_days="abc")
+    notices = " ".join(i.value for i in app.info)
+    assert "链接中的报告期范围「2020H2-2018H1」无法识别" in notices and "报送期限天数「abc」" in notices
+    assert [p.code for p in app.select_slider(key="rep_periods").value] == ["2018H1", "2020H2"]
+    assert app.number_input(key="rep_deadline_days").value == load_reference().deadline_days
