@@ -1,4 +1,11 @@
-"""版本历史: every version of every return, its original file, and making an earlier one current again."""
+"""版本历史: every version of every return, its original file, and making an earlier one current again.
+
+URL: ``unit`` (the shared filter's parameter, a GB/T 2260 code; the first of
+several) and ``period`` (a period code such as 2019H1) open one unit and
+period, e.g. ``/history?unit=150200&period=2019H1`` from the upload page after a
+load. Both are mirrored in the URL as the user changes them; an unknown value
+is dropped with a notice.
+"""
 from __future__ import annotations
 
 import pandas as pd
@@ -7,9 +14,9 @@ import streamlit as st
 from pipelines import store
 from pipelines.diff import issues_table
 from pipelines.issues import Issue
-from pipelines.normalise import parse_period
+from pipelines.normalise import parse_period, period_label
 from ui import filters
-from ui.common import db_path, fmt_date, q, reference
+from ui.common import db_path, fmt_date, page_header, q, reference
 
 REPORTER = "reporter_name"  # shared with the upload page
 PENDING = "history_restore_pending"
@@ -19,9 +26,8 @@ ref = reference()
 db = db_path()
 st.session_state.setdefault(MESSAGES, [])
 
-st.title("版本历史")
-st.caption("每个单位、每个报告期报送过的全部版本：何时、由谁报送、检查结果和原始文件。"
-           "再次报送会成为新的当前版本；此前的版本和原始文件始终保留，管理员可把较早的版本重新设为当前版本。")
+page_header("版本历史", "每个单位、每个报告期报送过的全部版本：何时、由谁报送、检查结果和原始文件。"
+            "再次报送会成为新的当前版本；此前的版本和原始文件始终保留，管理员可把较早的版本重新设为当前版本。")
 
 for kind, text in st.session_state[MESSAGES]:
     getattr(st, kind)(text)
@@ -35,8 +41,17 @@ if not units_with:
 
 
 def _period_label(code: str | None, end) -> str:
-    p = parse_period(code) if code else None
-    return p.label if p else f"期末{fmt_date(end)}"
+    """「2019年上半年」 from the code; a return whose period was not recognised: by its end date."""
+    p = parse_period(code) if isinstance(code, str) and code else None
+    return p.label if p else period_label(end)
+
+
+def _text(v, blank: str = "—") -> str:
+    """A cell for display: never None or nan."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return blank
+    s = str(v).strip()
+    return s or blank
 
 
 def _when(ts) -> str:
@@ -47,18 +62,60 @@ def _when(ts) -> str:
 
 
 # --------------------------------------------------------------------------
-# Unit and period
+# Unit and period: a link (URL) wins when it changed; otherwise the shared unit filter, then the first unit
 options = [u for u in ref.unit_codes if u in units_with]
-chosen = [u for u in filters.current().units if u in options]
+qp = st.query_params
+raw_unit, raw_period = qp.get("unit"), qp.get("period")
+# the URL as this page last wrote it; anything else is a link just opened (or pasted), and it wins
+from_link = (raw_unit, raw_period) != st.session_state.get("_url_history") and (raw_unit or raw_period)
+if from_link and raw_unit:
+    codes = [c.strip() for c in raw_unit.split(",") if c.strip()]
+    hit = next((c for c in codes if c in options), None)
+    if hit is not None:
+        st.session_state["history_unit"] = hit
+    else:
+        known = [c for c in codes if c in set(ref.unit_codes)]
+        what = f"「{ref.unit_name(known[0])}」还没有报送记录" if known else f"单位代码「{raw_unit}」无法识别"
+        st.info(f"链接中的{what}，已改为显示下面所选单位的版本历史。", icon=":material/link:")
+if st.session_state.get("history_unit") not in options:
+    chosen = [u for u in filters.current().units if u in options]
+    st.session_state["history_unit"] = chosen[0] if chosen else options[0]
 c1, c2, c3 = st.columns([2, 2, 2])
-unit = c1.selectbox("填报单位", options, index=options.index(chosen[0]) if chosen else 0,
-                    format_func=ref.unit_name, key="history_unit")
+unit = c1.selectbox("填报单位", options, format_func=ref.unit_name, key="history_unit")
 periods = q("submission_periods", unit)
-period_opts = [None] + [pd.Timestamp(e).date() for e in periods["period_end"]]
+ALL = "all"  # a value, not None: a selectbox holding None shows its placeholder
+period_opts = [ALL] + [pd.Timestamp(e).date() for e in periods["period_end"]]
 labels = {pd.Timestamp(r.period_end).date(): f"{_period_label(r.period_code, r.period_end)}（{r.submissions}次报送）"
           for r in periods.itertuples()}
-period_end = c2.selectbox("报告期", period_opts, format_func=lambda e: "全部报告期" if e is None else labels[e],
-                          key=f"history_period_{unit}")
+codes_by_end = {pd.Timestamp(r.period_end).date(): r.period_code for r in periods.itertuples()
+                if isinstance(r.period_code, str) and r.period_code}
+period_key = f"history_period_{unit}"
+if from_link and raw_period:
+    wanted = parse_period(raw_period)
+    if wanted is not None and wanted.end in labels:
+        st.session_state[period_key] = wanted.end
+    elif wanted is not None:
+        st.info(f"{ref.unit_name(unit)}没有{wanted.label}的报送记录，已显示全部报告期。", icon=":material/link:")
+        st.session_state[period_key] = ALL
+    else:
+        st.info(f"链接中的报告期「{raw_period}」无法识别，已显示全部报告期。", icon=":material/link:")
+        st.session_state[period_key] = ALL
+elif from_link:  # a link to a unit: all its periods
+    st.session_state[period_key] = ALL
+if st.session_state.get(period_key) not in period_opts:
+    st.session_state[period_key] = ALL
+choice = c2.selectbox("报告期", period_opts, format_func=lambda e: "全部报告期" if e == ALL else labels[e],
+                      key=period_key)
+period_end = None if choice == ALL else choice
+# mirror the choice in the URL (a copied link opens the same view)
+qp["unit"] = unit
+code = None if period_end is None else codes_by_end.get(period_end) or period_end.isoformat()
+if code is None:
+    if "period" in qp:
+        del qp["period"]
+else:
+    qp["period"] = code
+st.session_state["_url_history"] = (unit, code)
 if "operator_input" not in st.session_state:
     st.session_state["operator_input"] = st.session_state.get(REPORTER, "")
 operator = c3.text_input("操作人", key="operator_input", placeholder="设为当前版本时记录",
@@ -113,12 +170,14 @@ def _issues(sid: int) -> None:
 def _version(r, label: str) -> None:
     sid = int(r.submission_id)
     ver = "未编号" if pd.isna(r.version) else f"第{int(r.version)}版"
-    head = f"{ver} · {r.state} · {_when(r.received_at)} · {r.received_by or '报送人未记录'}（{r.source_zh}）"
+    head = f"{ver} · {r.state} · {_when(r.received_at)} · {_text(r.received_by, '报送人未记录')}（{r.source_zh}）"
     with st.expander(head, expanded=bool(r.is_current) and period_end is not None):
         c = st.columns(4)
-        c[0].markdown(f"**文件**：{r.file_name}")
-        c[1].markdown(f"**填报人**：{r.filler or '—'}　**电话**：{r.phone or '—'}")
-        c[2].markdown(f"**错误/提示**：{int(r.n_errors or 0)} / {int(r.n_warnings or 0)}")
+        c[0].markdown(f"**文件**：{_text(r.file_name)}")
+        c[1].markdown(f"**填报人**：{_text(r.filler)}　**电话**：{_text(r.phone)}")
+        n_err = 0 if pd.isna(r.n_errors) else int(r.n_errors)
+        n_warn = 0 if pd.isna(r.n_warnings) else int(r.n_warnings)
+        c[2].markdown(f"**错误/提示**：{n_err} / {n_warn}")
         path = store.original_path(db, r.file_hash)
         if path is not None:
             c[3].download_button("下载原始文件", data=lambda p=path: p.read_bytes(), file_name=r.file_name,
@@ -159,11 +218,11 @@ for end, group in history.groupby("period_end", sort=False, dropna=False):
         "版本": group["version"].map(lambda v: "—" if pd.isna(v) else f"第{int(v)}版"),
         "状态": group["state"],
         "报送时间": group["received_at"].map(_when),
-        "报送人": group["received_by"].fillna("未记录"),
-        "来源": group["source_zh"],
+        "报送人": group["received_by"].map(lambda v: _text(v, "未记录")),
+        "来源": group["source_zh"].map(_text),
         "错误": group["n_errors"].fillna(0).astype(int),
         "提示": group["n_warnings"].fillna(0).astype(int),
-        "文件名": group["file_name"],
+        "文件名": group["file_name"].map(_text),
     })
     colours = {"当前": "background-color: #dcfce7; color: #14532d; font-weight: 600",
                "已被取代": "color: #6b7280", "未通过": "background-color: #fde2e4; color: #9b1c1c"}
@@ -182,7 +241,7 @@ else:
         "操作": events["action_zh"],
         "报告期": [_period_label(c, e) for c, e in zip(events["period_code"], events["period_end"])],
         "版本": events["version"].map(lambda v: "—" if pd.isna(v) else f"第{int(v)}版"),
-        "操作人": events["by_user"].fillna("未记录"),
-        "说明": events["note"].fillna(""),
-        "文件名": events["file_name"],
+        "操作人": events["by_user"].map(lambda v: _text(v, "未记录")),
+        "说明": events["note"].map(lambda v: _text(v, "")),
+        "文件名": events["file_name"].map(_text),
     }), hide_index=True, width="stretch")

@@ -124,17 +124,22 @@ with st.container(border=True):
                               help="默认为该单位尚未报送的下一个报告期")
         earlier = [d for d in reported if pd.Timestamp(d).date() < period.start]
         done_here = any(pd.Timestamp(d).date() == period.end for d in reported)
-        if earlier:
+        if done_here:  # the template corrects that period's current version (template.template_source)
+            per = q("submission_periods", unit)
+            cur = per.loc[per["period_end"].map(lambda e: pd.Timestamp(e).date()) == period.end, "current_version"]
+            ver = f"第{int(cur.iloc[0])}版" if len(cur) and pd.notna(cur.iloc[0]) else "当前版本"
+            note = (f"该单位已报送过{period.label}的报表（当前为{ver}）。模板已按{ver}预填全部指标值和事项，用于更正："
+                    f"只需改正有误之处，不要删除仍然存在的事项；再次报送后成为新版本，{ver}仍保留在版本历史中。")
+        elif earlier:
             note = (f"模板已预填该单位截至{fmt_date(max(earlier))}的报表中的事项清单，并在表1旁列出上期数供对照；"
                     "只需更新有变化的内容和各指标的累计值。")
         else:
             note = "该单位此前没有报送记录，模板为空白（封面已填好单位和报告期）。"
-        if done_here:
-            note += f"\n\n该单位已报送过{period.label}的报表；用此模板再次报送会成为新版本。"
         st.caption(note)
-        name = f"{ref.unit_name(unit)}_{period.label}_科技合作报表.xlsx"
-        st.download_button("下载报表模板", data=lambda u=unit, p=period: build_template(db, u, p, ref=ref),
-                           file_name=name, icon=":material/download:", on_click="ignore", key="tpl_download",
+        name = f"{ref.unit_name(unit)}_{period.label}_科技合作报表{'_更正' if done_here else ''}.xlsx"
+        st.download_button("下载报表模板" + (f"（更正{ver}）" if done_here else ""),
+                           data=lambda u=unit, p=period: build_template(db, u, p, ref=ref), file_name=name,
+                           icon=":material/download:", on_click="ignore", key="tpl_download",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     else:
         st.info("计划期内还没有可填报的报告期。")
@@ -205,6 +210,10 @@ def _load(hashes: list[str]) -> None:
         if e is None:
             continue
         pv: Preview = e["preview"]
+        if _removes(pv) and not st.session_state.get(f"accept_removed_{h}"):
+            msgs.append(("warning", f"「{pv.file_name}」未载入：本次报送将删除当前版本中的{len(pv.removed)}项事项，"
+                                    "请先核对并勾选确认。"))
+            continue
         try:
             r = confirm_load(db, pv, e["data"], who=who,
                              warnings_accepted=bool(st.session_state.get(f"accept_{h}")))
@@ -221,10 +230,31 @@ def _load(hashes: list[str]) -> None:
             continue
         st.session_state[DONE][h] = {
             "name": pv.file_name, "unit": pv.unit_name, "period": pv.period_label, "status": r.status,
+            "unit_code": pv.unit_code, "period_code": pv.period_code,
             "version": r.version, "replaced": pv.replaces.version if pv.replaces else None,
             "n_warnings": len(r.warnings), "at": datetime.now(), "who": who,
         }
         del st.session_state[CHECKED][h]
+
+
+def _removes(pv: Preview) -> bool:
+    """Whether loading would drop items the current version lists (an extra confirmation)."""
+    return pv.loadable and pv.replaces is not None and len(pv.removed) > 0
+
+
+def _ready(h: str) -> bool:
+    """Whether a pending file may be loaded now: no errors, warnings and removals confirmed."""
+    pv: Preview = checked_store[h]["preview"]
+    if pv.status not in (STATUS_OK, STATUS_WARNINGS):
+        return False
+    if pv.status == STATUS_WARNINGS and not st.session_state.get(f"accept_{h}"):
+        return False
+    return not _removes(pv) or bool(st.session_state.get(f"accept_removed_{h}"))
+
+
+def _located(pv: Preview) -> list:
+    """Issues that name a cell (sheet and row): only these can be marked in the workbook."""
+    return [i for i in pv.issues if i.sheet and i.row is not None]
 
 
 def _reset_uploads() -> None:
@@ -330,7 +360,9 @@ def _card(h: str, name: str) -> None:
                            f"报送人：{d['who']}，{d['at']:%Y-%m-%d %H:%M}。", icon=":material/task_alt:")
             c1, c2 = st.columns([1, 4])
             c1.page_link("pages/overview.py", label="查看总览", icon=":material/dashboard:")
-            c2.page_link("pages/history.py", label="查看版本历史", icon=":material/history:")
+            where = {k: v for k, v in (("unit", d.get("unit_code")), ("period", d.get("period_code"))) if v}
+            c2.page_link("pages/history.py", label="查看版本历史", icon=":material/history:",
+                         help=f"打开{what}的全部版本", query_params=where or None)
         return
     e = checked_store[h]
     pv: Preview = e["preview"]
@@ -338,7 +370,14 @@ def _card(h: str, name: str) -> None:
     with st.container(border=True):
         st.markdown(f"**{name}**  :{colour}-badge[{icon} {label}]")
         _summary(pv)
-        if pv.issues:
+        located = _located(pv)
+        if pv.issues and not located:
+            # the file as a whole (unreadable, wrong type, a sheet missing ...): no cell to mark, say it plainly
+            for i in pv.issues:
+                text = i.message + (f"\n\n**建议**：{i.suggestion}" if i.suggestion else "")
+                (st.error if i.severity == "error" else st.warning)(
+                    text, icon=":material/error:" if i.severity == "error" else ":material/warning:")
+        elif pv.issues:
             st.markdown(f"**发现的问题**：错误 {len(pv.errors)} 个（必须修改），提示 {len(pv.warnings)} 个（请核对）")
             st.table(_styled_issues(issues_table(pv.issues)), hide_index=True,
                      height="content" if len(pv.issues) <= 30 else 900)
@@ -351,16 +390,29 @@ def _card(h: str, name: str) -> None:
                 help="红色单元格是错误，黄色是提示，鼠标移到单元格上可看说明；第一张工作表「问题清单」列出全部问题。")
         _changes(pv)
         if pv.status == STATUS_ERRORS:
-            st.error(f"有{len(pv.errors)}个错误，不能载入。请下载标注了问题的工作簿，按红色单元格的批注修改后重新上传。",
-                     icon=":material/block:")
+            if located:
+                st.error(f"有{len(pv.errors)}个错误，不能载入。请下载标注了问题的工作簿，按红色单元格的批注修改后重新上传。",
+                         icon=":material/block:")
+            else:
+                st.caption(f":red[有{len(pv.errors)}个错误，不能载入。请按上面的说明处理后重新上传。]")
             return
         if pv.status == STATUS_DUPLICATE:
             return
         accepted = True
         if pv.status == STATUS_WARNINGS:
             accepted = st.checkbox("我已核对以上提示，确认无误", key=f"accept_{h}")
+        removal_ok = True
+        if _removes(pv):
+            names = pv.removed["item_name"].astype(str).tolist()
+            shown = "、".join(f"「{n}」" for n in names[:10]) + (f"等{len(names)}项" if len(names) > 10 else "")
+            st.warning(f"**本次报送将删除当前版本中的{len(names)}项事项**：{shown}。"
+                       "如确属已撤销的事项，请勾选确认；仍然存在或已结束的事项请保留在表2中"
+                       "（已结束的把状态改为「已完成」或「已终止」），改好后重新上传。",
+                       icon=":material/delete_forever:")
+            removal_ok = st.checkbox(f"确认删除这{len(names)}项事项（已撤销，不再列入）", key=f"accept_removed_{h}")
         why = None if reporter else "请先在页面上方填写「报送人」"
         why = why or (None if accepted else "请先核对提示并勾选确认")
+        why = why or (None if removal_ok else "请先核对将删除的事项并勾选确认")
         st.button(f"确认载入（成为第{pv.version}版）", key=f"load_{h}", type="primary", disabled=why is not None,
                   help=why, on_click=_load, args=([h],), icon=":material/publish:")
         if why:
@@ -384,13 +436,16 @@ else:
     # ③ Confirm all loadable files at once
     if len(pending) > 1:
         st.subheader("③ 全部确认载入")
-        ready = [h for h in pending if checked_store[h]["preview"].status == STATUS_OK
-                 or (checked_store[h]["preview"].status == STATUS_WARNINGS and st.session_state.get(f"accept_{h}"))]
+        ready = [h for h in pending if _ready(h)]
         waiting = [checked_store[h]["name"] for h in pending
                    if checked_store[h]["preview"].status == STATUS_WARNINGS and not st.session_state.get(f"accept_{h}")]
+        removing = [checked_store[h]["name"] for h in pending if _removes(checked_store[h]["preview"])
+                    and not st.session_state.get(f"accept_removed_{h}")]
         blocked = [checked_store[h]["name"] for h in pending if checked_store[h]["preview"].status == STATUS_ERRORS]
         if waiting:
             st.caption("有提示、尚未勾选确认的文件不会载入：" + "、".join(waiting))
+        if removing:
+            st.caption("将删除事项、尚未勾选确认的文件不会载入：" + "、".join(removing))
         if blocked:
             st.caption("有错误的文件不能载入：" + "、".join(blocked))
         st.button(f"确认载入全部可载入文件（{len(ready)}个）", key="load_all", type="primary",

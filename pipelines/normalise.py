@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 
 BLANK_MARKS = {"", "—", "——", "-", "--", "/", "／", "－", "―", "–", "无数据", "未填报", "n/a", "na"}
@@ -121,6 +122,30 @@ def parse_period(value: object) -> Period | None:
     if m and 1900 < int(m.group(1)) < 2200:
         return Period("Y", int(m.group(1)), 1)
     return None
+
+
+def period_label(code_or_end: object) -> str:
+    """How people name a period: 「2019年上半年」 for a Period or any spelling of one
+    (2019H1, 2019年1-6月 ...); for a bare period end, which may close a quarter and a
+    half-year alike, 「2019年6月底」; 「—」 for nothing. Text that is no period is shown as is.
+    """
+    v = code_or_end
+    if isinstance(v, Period):
+        return v.label
+    if isinstance(v, np.datetime64):
+        v = pd.Timestamp(v)
+    if v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if isinstance(v, (datetime, date)):  # includes pandas Timestamp
+        d = v.date() if isinstance(v, datetime) else v
+        if d.day == calendar.monthrange(d.year, d.month)[1]:
+            return f"{d.year}年{d.month}月底"
+        return f"{d.year}年{d.month}月{d.day}日"
+    p = parse_period(v)
+    if p is not None:
+        return p.label
+    s = str(v).strip()
+    return s or "—"
 
 
 def period_from_end(end: date, kind: str) -> Period:

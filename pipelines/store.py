@@ -28,6 +28,7 @@ from filelock import FileLock, Timeout
 
 from .checks import CheckedReturn
 from .issues import HasIssues, Issue, make_issue
+from .normalise import period_label
 
 DEFAULT_DB = Path(os.environ.get("KJHZ_DB", Path(__file__).resolve().parent.parent / "var" / "kjhz.duckdb"))
 BUSY_TIMEOUT = float(os.environ.get("KJHZ_BUSY_TIMEOUT", "120"))
@@ -262,7 +263,7 @@ def history_issues(con, checked: CheckedReturn) -> list[Issue]:
             if int(r.value) < int(p["value"]):
                 out.append(make_issue("value-decreased", sheet=sheet, row=int(r.row), column=checked.value_header,
                                       value=str(r.value), ind=r.indicator_code, number=int(r.value),
-                                      previous=int(p["value"]), previous_period=p["period_code"]))
+                                      previous=int(p["value"]), previous_period=period_label(p["period_code"])))
     return out
 
 

@@ -3,8 +3,11 @@
 ``write_return`` writes a complete return (封面, 表1 指标进展, 表2 合作事项明细,
 填表说明) as .xlsx bytes. It is what the template download, the demo-data
 generator and the benchmarks use, and what ``check_return`` reads back.
-``build_template`` pre-fills it for a unit and period from the unit's last
-loaded return, so staff only update what changed.
+``build_template`` pre-fills it for a unit and period: for a period the unit
+has not reported yet, from its last earlier return (live items listed, values
+blank, last values shown for reference); for a period it has reported, from
+that period's current version (values, items and notes filled in: a
+correction), so staff only change what is new or wrong.
 
 Headers, labels and sheet names are taken from the reader (``checks`` and
 ``read``), and every vocabulary from ``load_reference()``: the file the
@@ -15,12 +18,12 @@ Example:
 """
 from __future__ import annotations
 
-import argparse
 import io
 import math
 import re
 import sys
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -85,7 +88,8 @@ def write_return(*, unit_code: str, period: Period, values: dict[str, int | None
                  items: pd.DataFrame | None = None, filler: str | None = None, phone: str | None = None,
                  fill_date: date | None = None, previous_values: dict[str, int] | None = None,
                  previous_period_label: str | None = None, ref: Reference | None = None,
-                 validation: bool = True) -> bytes:
+                 validation: bool = True, increases: dict[str, int | None] | None = None,
+                 notes: dict[str, str | None] | None = None, correction_of: int | None = None) -> bytes:
     """One return workbook as .xlsx bytes, in the format of RETURN_FORMAT.md.
 
     ``items`` has the columns of ``CheckedReturn.items`` (item_name, item_type,
@@ -95,6 +99,10 @@ def write_return(*, unit_code: str, period: Period, values: dict[str, int | None
     column to 表1 that the reader ignores. ``validation`` adds drop-downs,
     a hidden 「_lists」 sheet and sheet protection of the header cells (no
     password); without it the workbook is plain and fast to write.
+    ``increases`` and ``notes`` fill 表1's 「其中：本期新增」 and 「备注」.
+    ``correction_of`` (a version number) marks the workbook as a correction of
+    that version of the same unit and period: the cover's title and note and
+    the filling guide say so.
     """
     ref = ref or load_reference()
     if unit_code not in ref.lookups["unit"]:
@@ -104,16 +112,17 @@ def write_return(*, unit_code: str, period: Period, values: dict[str, int | None
     wb = Workbook()
     cover = wb.active
     cover.title = COVER_SHEET
-    _write_cover(cover, ref, unit_code, period, filler, phone, fill_date, validation)
+    correction = correction_text(ref, unit_code, period, correction_of) if correction_of else None
+    _write_cover(cover, ref, unit_code, period, filler, phone, fill_date, validation, correction_of, correction)
     _write_indicators(wb.create_sheet(IND_SHEET), ref, values or {}, previous_values,
-                      previous_period_label, validation)
+                      previous_period_label, validation, increases or {}, notes or {})
     ws_items = wb.create_sheet(ITEM_SHEET)
     tail = _write_items(ws_items, rows, validation)
     if validation:
         lists = _write_lists(wb.create_sheet(LISTS_SHEET), ref)
         last_row = ITEM_HEADER_ROW + max(VALIDATION_ROWS, len(rows) + 200)
         _add_item_validations(ws_items, lists, ref, last_row=last_row)
-    _write_guide(wb.create_sheet(GUIDE_SHEET), ref, validation, previous_values is not None)
+    _write_guide(wb.create_sheet(GUIDE_SHEET), ref, validation, previous_values is not None, correction)
     wb.active = 0
 
     buf = io.BytesIO()
@@ -153,9 +162,18 @@ def _protect(ws, *, rows: bool = False) -> None:
         p.deleteRows = False
 
 
+def correction_text(ref: Reference, unit_code: str, period: Period, version: int) -> str:
+    """What a correction template is for, in one paragraph (cover and filling guide)."""
+    return (f"本表用于更正{ref.unit_name(unit_code)}{period.label}已报送的第{version}版报表，"
+            f"已按第{version}版预填全部指标值和事项，只需改正有误之处。"
+            "仍然存在的事项请不要删除；已结束的事项请保留该行，把「状态」改为「已完成」或「已终止」。"
+            f"载入后成为新的当前版本，第{version}版仍保留在版本历史中。")
+
+
 def _write_cover(ws, ref: Reference, unit_code: str, period: Period, filler, phone, fill_date,
-                 validation: bool) -> None:
-    _title(ws, f"{ref.plan.name}实施情况报表", 4)
+                 validation: bool, correction_of: int | None = None, correction: str | None = None) -> None:
+    title = f"{ref.plan.name}实施情况报表"
+    _title(ws, title + (f"（更正第{correction_of}版）" if correction_of else ""), 4)
     entries = [
         ("unit", ref.unit_name(unit_code)),
         ("period", period.label),
@@ -182,6 +200,12 @@ def _write_cover(ws, ref: Reference, unit_code: str, period: Period, filler, pho
     note = ws.cell(row=note_row, column=1,
                    value="注：填报单位和报告期为必填项；填写前请阅读「填表说明」工作表。")
     note.font = Font(color="595959")
+    if correction:
+        fix = ws.cell(row=note_row + 1, column=1, value=f"更正说明：{correction}")
+        fix.font = Font(bold=True, color="9C0006")
+        fix.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.merge_cells(start_row=note_row + 1, start_column=1, end_row=note_row + 1, end_column=4)
+        ws.row_dimensions[note_row + 1].height = 64
     ws.column_dimensions["A"].width = 14
     ws.column_dimensions["B"].width = 46
     if validation:
@@ -189,7 +213,8 @@ def _write_cover(ws, ref: Reference, unit_code: str, period: Period, filler, pho
 
 
 def _write_indicators(ws, ref: Reference, values: dict, previous: dict | None, previous_label: str | None,
-                      validation: bool) -> None:
+                      validation: bool, increases: dict | None = None, notes: dict | None = None) -> None:
+    increases, notes = increases or {}, notes or {}
     ind = ref.plan.indicators
     width = len(IND_COLUMNS) + (1 if previous is not None else 0)
     _title(ws, IND_TITLE, width)
@@ -210,7 +235,8 @@ def _write_indicators(ws, ref: Reference, values: dict, previous: dict | None, p
     first = IND_HEADER_ROW + 1
     for i, r in enumerate(ind.itertuples()):
         row = first + i
-        cells = [r.code, r.name, r.unit, _count(values.get(r.code)), None, None]
+        cells = [r.code, r.name, r.unit, _count(values.get(r.code)), _count(increases.get(r.code)),
+                 _text(notes.get(r.code))]
         for c, value in enumerate(cells, 1):
             cell = ws.cell(row=row, column=c, value=value)
             cell.border = _BORDER
@@ -400,10 +426,16 @@ def _add_item_validations(ws, lists: dict[str, str], ref: Reference, last_row: i
     ws.add_data_validation(money)
 
 
-def _write_guide(ws, ref: Reference, validation: bool, has_previous: bool) -> None:
+def _write_guide(ws, ref: Reference, validation: bool, has_previous: bool, correction: str | None = None) -> None:
     ws.column_dimensions["A"].width = 110
     ws.cell(row=1, column=1, value="填表说明").font = Font(bold=True, size=14)
     r = 2
+    if correction:
+        r += 1
+        cell = ws.cell(row=r, column=1, value=f"更正说明：{correction}")
+        cell.font = Font(bold=True, color="9C0006")
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[r].height = 48
     for heading, lines in guide_text(ref, validation, has_previous):
         r += 1
         ws.cell(row=r, column=1, value=heading).font = Font(bold=True, size=12)
@@ -625,14 +657,32 @@ def _item_rows(items: pd.DataFrame | None, ref: Reference) -> list[list]:
 
 # --------------------------------------------------------------------------
 # Pre-filled template
+_ITEM_SELECT = """SELECT item_name, item_type, sector_code, partners, partner_institutions, local_institution,
+                         start_date, status, funding_wan, note FROM v_items"""
+
+
 @dataclass
 class PreviousReturn:
-    """What a unit reported in its current return for an earlier period."""
+    """A unit's current return the template is pre-filled from.
+
+    For a new period: the return of the latest earlier period (``is_correction``
+    False; its live items only). For a period the unit already reported: that
+    period's current version (``is_correction`` True; every item, the 表1
+    increases and notes, the cover's filler and phone).
+    """
 
     period_code: str
     period_end: date
     values: dict[str, int]
-    items: pd.DataFrame  # live items, in the order they were listed
+    items: pd.DataFrame  # in the order they were listed
+    version: int | None = None
+    is_correction: bool = False
+    increases: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    filler: str | None = None
+    phone: str | None = None
+    received_at: datetime | None = None
+    received_by: str | None = None
 
     @property
     def label(self) -> str:
@@ -640,23 +690,35 @@ class PreviousReturn:
         return p.label if p else self.period_code
 
 
+@contextmanager
+def _views(db_path: Path | str):
+    """A read-only connection when the database and its views exist, else None."""
+    from .store import connect
+
+    db_path = Path(db_path)
+    if not db_path.exists():
+        yield None
+        return
+    with connect(db_path) as con:
+        have = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_name IN ('v_submissions', 'v_indicator_values', 'v_items')").fetchall()}
+        yield con if have == {"v_submissions", "v_indicator_values", "v_items"} else None
+
+
+def _date(v) -> date:
+    return v.date() if isinstance(v, datetime) else v
+
+
 def previous_return(db_path: Path | str, unit_code: str, period: Period) -> PreviousReturn | None:
     """The unit's current return for the latest period ending before ``period`` starts.
 
     Read-only, through the public views; None when there is none (or no database).
     """
-    from .store import connect
-
-    db_path = Path(db_path)
-    if not db_path.exists():
-        return None
-    with connect(db_path) as con:
-        have = {r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_name IN ('v_indicator_values', 'v_items')").fetchall()}
-        if have != {"v_indicator_values", "v_items"}:
+    with _views(db_path) as cx:
+        if cx is None:
             return None
-        row = con.execute("""
+        row = cx.execute("""
             SELECT period_end, period_code FROM (
                 SELECT period_end, period_code FROM v_indicator_values WHERE unit_code = ? AND period_end < ?
                 UNION ALL
@@ -666,48 +728,89 @@ def previous_return(db_path: Path | str, unit_code: str, period: Period) -> Prev
         if row is None:
             return None
         end, code = row
-        values = {c: int(v) for c, v in con.execute(
+        values = {c: int(v) for c, v in cx.execute(
             "SELECT indicator_code, value FROM v_indicator_values WHERE unit_code = ? AND period_end = ?",
             [unit_code, end]).fetchall()}
-        cur = con.execute("""
-            SELECT item_name, item_type, sector_code, partners, partner_institutions, local_institution,
-                   start_date, status, funding_wan, note
-            FROM v_items WHERE unit_code = ? AND period_end = ? AND is_live
-            ORDER BY source_row""", [unit_code, end])
-        names = [d[0] for d in cur.description]
-        items = pd.DataFrame(cur.fetchall(), columns=names, dtype=object)
-    end = end.date() if isinstance(end, datetime) else end
-    return PreviousReturn(period_code=code, period_end=end, values=values, items=items)
+        cur = cx.execute(_ITEM_SELECT + " WHERE unit_code = ? AND period_end = ? AND is_live ORDER BY source_row",
+                         [unit_code, end])
+        items = pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description], dtype=object)
+    return PreviousReturn(period_code=code, period_end=_date(end), values=values, items=items)
+
+
+def current_return(db_path: Path | str, unit_code: str, period: Period) -> PreviousReturn | None:
+    """The unit's current version for ``period`` itself (same period end), to correct it.
+
+    Every item is kept (terminated ones too: a correction must not drop rows),
+    with 表1's increases and notes and the cover's filler and phone. None when
+    the unit has not reported the period (or there is no database).
+    """
+    with _views(db_path) as cx:
+        if cx is None:
+            return None
+        row = cx.execute("""
+            SELECT submission_id, period_code, period_end, version, filler, phone, received_at, received_by
+            FROM v_submissions WHERE unit_code = ? AND period_end = ?
+            ORDER BY submission_id DESC LIMIT 1""", [unit_code, period.end]).fetchone()
+        if row is None:
+            return None
+        sid, code, end, version, filler, phone, received_at, received_by = row
+        # 表1 rows as loaded: the table, not v_indicator_values, which leaves out rows with no value
+        # (a note or an increase alone) and has no notes.
+        values, increases, notes = {}, {}, {}
+        for c, v, inc, note in cx.execute(
+                "SELECT indicator_code, value, increase, note FROM indicator_values WHERE submission_id = ? "
+                "ORDER BY source_row", [sid]).fetchall():
+            if v is not None:
+                values[c] = int(v)
+            if inc is not None:
+                increases[c] = int(inc)
+            if note is not None and str(note).strip():
+                notes[c] = str(note)
+        cur = cx.execute(_ITEM_SELECT + " WHERE submission_id = ? ORDER BY source_row", [sid])
+        items = pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description], dtype=object)
+    return PreviousReturn(period_code=code, period_end=_date(end), values=values, items=items,
+                          version=None if version is None else int(version), is_correction=True,
+                          increases=increases, notes=notes, filler=filler, phone=phone,
+                          received_at=received_at, received_by=received_by)
+
+
+def template_source(db_path: Path | str, unit_code: str, period: Period) -> PreviousReturn | None:
+    """What a template for ``unit_code`` and ``period`` is pre-filled from: the period's own
+    current version when the unit reported it (a correction), else the latest earlier return."""
+    return current_return(db_path, unit_code, period) or previous_return(db_path, unit_code, period)
 
 
 def build_template(db_path: Path | str, unit_code: str, period: Period, ref: Reference | None = None) -> bytes:
-    """A template for ``unit_code`` and ``period``, pre-filled from the unit's last return.
+    """A template for ``unit_code`` and ``period``, pre-filled (see ``template_source``).
 
-    The live items of that return are listed and its values shown in the
-    greyed reference column; the values column is left blank for the new
-    cumulative figures. With no database or no earlier return: an empty template.
+    A period the unit already reported: its current version's values, items,
+    notes, filler and phone are filled in, and the workbook says it corrects
+    that version. A new period: the live items of the last earlier return are
+    listed and its values shown in the greyed reference column; the values
+    column is left blank for the new cumulative figures. With no database or
+    no return: an empty template.
     """
     ref = ref or load_reference()
-    prev = previous_return(db_path, unit_code, period)
-    if prev is None:
+    src = template_source(db_path, unit_code, period)
+    if src is None:
         return write_return(unit_code=unit_code, period=period, ref=ref)
-    return write_return(unit_code=unit_code, period=period, items=prev.items, previous_values=prev.values,
-                        previous_period_label=prev.label, ref=ref)
+    if src.is_correction:
+        return write_return(unit_code=unit_code, period=period, values=src.values, items=src.items,
+                            increases=src.increases, notes=src.notes, filler=src.filler, phone=src.phone,
+                            correction_of=src.version, ref=ref)
+    return write_return(unit_code=unit_code, period=period, items=src.items, previous_values=src.values,
+                        previous_period_label=src.label, ref=ref)
 
 
 # --------------------------------------------------------------------------
 # Command line
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse's own wording, under a Chinese prefix
-        self.print_usage(sys.stderr)
-        self.exit(2, f"错误：{message}\n")
-
-
 def main(argv: list[str] | None = None) -> int:
+    from .ingest import ChineseArgumentParser as _Parser  # 「用法：」「错误：…」, argparse's messages in Chinese
     from .store import DEFAULT_DB
 
     ap = _Parser(prog="python -m pipelines.template",
-                 description="生成某单位某报告期的报表模板（按该单位上一期已报送的报表预填事项清单和上期数）。")
+                 description="生成某单位某报告期的报表模板。新的报告期：按该单位上一期已报送的报表预填事项清单和上期数；"
+                             "已报送过的报告期：按其当前版本预填全部指标值和事项，用于更正。")
     ap.add_argument("--db", default=str(DEFAULT_DB), help="DuckDB 数据库文件（不存在时生成空白模板）")
     ap.add_argument("--unit", help="填报单位：代码、全称或简称，如 150200、包头市、包头")
     ap.add_argument("--period", help="报告期，如 2019Q3、2019年第三季度、2019年上半年、2019年度")

@@ -848,7 +848,7 @@ def test_value_lower_than_the_previous_period_warns(check, valid_sheets, tmp_pat
         issues = history_issues(con, out)
     assert [[i.sheet, i.row, i.column, i.code, i.value] for i in issues] == [
         [T1, 2, VALUE_COL, "value-decreased", "2"]]
-    assert issues[0].severity == WARNING and "2018H2" in issues[0].message
+    assert issues[0].severity == WARNING and "上一报告期（2018年下半年）" in issues[0].message  # not the code 2018H2
 
 
 # --------------------------------------------------------------------------

@@ -305,3 +305,60 @@ def test_cli_module_entry_point(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(out)
     assert openpyxl.load_workbook(out)["封面"]["B3"].value == "阿拉善盟"
+
+
+def test_template_for_a_reported_period_is_a_correction_of_its_current_version(tmp_path):
+    """Re-downloading the template of a period already reported must not lose anything of it."""
+    from pipelines.diff import check_upload
+    from pipelines.template import current_return, template_source
+
+    ref = load_reference()
+    db = tmp_path / "kjhz.duckdb"
+    items = make_items()  # 9 items, one of them 已终止
+    load(db, "150200", "2018", items.iloc[[0, 1, 4]], ref)
+    period = parse_period("2019H1")
+    values = values_for(items, ref)
+    v1 = write_return(unit_code="150200", period=period, values=values, items=items, ref=ref, filler="李明",
+                      phone="0472-1234567", increases={"I04": 1}, notes={"I09": "含2017年已建1家"})
+    assert ingest_bytes(db, v1, "v1.xlsx", today=TODAY, who="王芳").status == "loaded"
+
+    src = template_source(db, "150200", period)
+    assert src.is_correction and src.version == 1 and src.period_code == "2019H1"
+    data = build_template(db, "150200", period, ref=ref)
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    t1, t2, cover = wb[IND_SHEET], wb[ITEM_SHEET], wb["封面"]
+    # the values are filled in (it is the same period), no reference column
+    filled = {t1.cell(row=r, column=1).value: t1.cell(row=r, column=4).value for r in range(4, 18)}
+    assert {k: v for k, v in filled.items() if v is not None} == values
+    assert t1["E7"].value == 1 and t1["F12"].value == "含2017年已建1家"  # I04 increase, I09 note
+    assert t1["G3"].value is None
+    # every item, the terminated one too, in the order listed
+    listed = [t2.cell(row=r, column=2).value for r in range(3, t2.max_row + 1)]
+    assert listed == items["item_name"].tolist()
+    assert "已终止" in [t2.cell(row=r, column=9).value for r in range(3, t2.max_row + 1)]
+    # it says what it is
+    assert "更正第1版" in cover["A1"].value
+    assert (cover["B5"].value, cover["B6"].value) == ("李明", "0472-1234567")
+    guide = "\n".join(str(c.value) for c in wb[GUIDE_SHEET]["A"] if c.value)
+    assert "更正包头市2019年上半年已报送的第1版报表" in guide
+
+    # sent back unchanged, it changes nothing: no item removed, added or changed, no value moved
+    pv = check_upload(db, data, "更正.xlsx", ref=ref, today=TODAY)
+    assert pv.errors == [] and pv.replaces.version == 1 and pv.version == 2
+    assert (len(pv.added), len(pv.removed), len(pv.changed)) == (0, 0, 0)
+    assert pv.indicators["change"].fillna(0).eq(0).all()
+    assert ingest_bytes(db, data, "更正.xlsx", today=TODAY).status == "loaded"
+    again = openpyxl.load_workbook(io.BytesIO(build_template(db, "150200", period, ref=ref)))
+    assert "更正第2版" in again["封面"]["A1"].value
+
+    # a period ending on the same day (2019Q2) corrects the same return
+    assert current_return(db, "150200", parse_period("2019Q2")).version == 2
+    # a new period is not a correction: last period's live items, values blank, last values for reference
+    new = openpyxl.load_workbook(io.BytesIO(build_template(db, "150200", parse_period("2019H2"), ref=ref)))
+    assert "更正" not in new["封面"]["A1"].value
+    assert not any("更正" in str(c.value) for c in new[GUIDE_SHEET]["A"] if c.value)
+    assert new[IND_SHEET]["G3"].value == PREVIOUS_HEADER and "2019年上半年" in new[IND_SHEET]["G2"].value
+    assert all(new[IND_SHEET].cell(row=r, column=4).value is None for r in range(4, 18))
+    live = items[items["status"] != "已终止"]["item_name"].tolist()
+    assert [new[ITEM_SHEET].cell(row=r, column=2).value for r in range(3, new[ITEM_SHEET].max_row + 1)] == live
+    assert template_source(db, "152900", period) is None

@@ -301,7 +301,7 @@ def test_a_checker_crash_shows_as_an_unreadable_file_not_a_traceback(monkeypatch
     at = open_page(monkeypatch, small_db)
     monkeypatch.setattr(pipelines.diff, "check_upload", boom)
     upload(at, ("x.xlsx", BASE))
-    assert at.table[0].value["说明"].str.contains("检查程序出错：KeyError").any()
+    assert any("检查程序出错：KeyError" in e.value for e in at.error)  # a file-level problem, shown prominently
     assert f"load_{file_hash(BASE)}" not in [b.key for b in at.button]
 
 
@@ -318,6 +318,166 @@ def test_several_files_at_once_and_load_all(monkeypatch, small_db):
     assert len(at.success) == 2
     assert count(small_db) == 3
     assert f"load_{file_hash(bad)}" not in [b.key for b in at.button]
+
+
+def _events(n: int) -> list[tuple]:
+    """n items of a type that needs no partner (国际科技会议 feeds I06)."""
+    return [(f"国际稀土论坛第{k}届", "国际科技会议", "S04", [], date(2018, 6, k), "已完成", None) for k in range(1, n + 1)]
+
+
+def test_a_load_that_removes_items_needs_its_own_confirmation(monkeypatch, small_db):
+    # 包头市 2019H1 version 1 lists A, B and C; the correction drops C
+    v2 = return_bytes(values={"I04": 2}, rows=(A, B))
+    h = file_hash(v2)
+    at = upload(open_page(monkeypatch, small_db), ("包头市_2019H1_v2.xlsx", v2))
+    assert "可以载入" in " ".join(m.value for m in at.markdown)  # no errors, no warnings: only the removal
+    warning = next(w.value for w in at.warning if "本次报送将删除" in w.value)
+    assert "本次报送将删除当前版本中的1项事项" in warning and f"「{C[0]}」" in warning and "已撤销" in warning
+    assert at.checkbox(key=f"accept_removed_{h}").label.startswith("确认删除这1项事项")
+    load = at.button(key=f"load_{h}")
+    assert load.disabled and "将删除的事项" in load.help
+    assert count(small_db) == 1
+
+    at.checkbox(key=f"accept_removed_{h}").check().run()
+    at.button(key=f"load_{h}").click().run()
+    assert not at.exception
+    assert any("已载入：包头市 2019年上半年 第2版" in s.value for s in at.success)
+    with store.connect(small_db) as con:
+        names = [r[0] for r in con.execute("SELECT item_name FROM v_items WHERE unit_code = ? ORDER BY source_row",
+                                           [UNIT]).fetchall()]
+    assert names == [A[0], B[0]]
+
+
+def test_load_all_skips_files_whose_removals_are_not_confirmed(monkeypatch, small_db):
+    hohhot = "150100"
+    r = ingest_bytes(small_db, return_bytes(unit=hohhot, values={"I06": 12}, rows=_events(12)), "呼市_v1.xlsx",
+                     who="王芳", today=TODAY)
+    assert r.status == "loaded"
+    many = return_bytes(unit=hohhot, values={"I06": 0}, rows=())  # drops all 12 (and warns: 表2 empty)
+    few = return_bytes(values={"I04": 2}, rows=(A, B))             # drops C
+    new = return_bytes(period=parse_period("2019H2"))              # a new period: nothing to remove
+    at = upload(open_page(monkeypatch, small_db), ("呼市_v2.xlsx", many), ("包头_v2.xlsx", few), ("包头_H2.xlsx", new))
+    warning = next(w.value for w in at.warning if "12项事项" in w.value)
+    listed = [n for n, *_ in _events(12) if f"「{n}」" in warning]
+    assert len(listed) == 10 and "等12项" in warning  # the first ten, then how many in all
+    assert not any("本次报送将删除" in w.value and "包头" in w.value for w in at.warning)
+
+    assert at.button(key="load_all").label == "确认载入全部可载入文件（1个）"  # only the new period
+    assert any("将删除事项、尚未勾选确认的文件不会载入：呼市_v2.xlsx、包头_v2.xlsx" in c.value for c in at.caption)
+    at.checkbox(key=f"accept_removed_{file_hash(few)}").check().run()
+    assert at.button(key="load_all").label == "确认载入全部可载入文件（2个）"
+    at.button(key="load_all").click().run()
+    assert not at.exception
+    assert count(small_db) == 4  # 包头 v1, 呼市 v1, 包头 v2, 包头 2019H2; 呼市 v2 waits
+    with store.connect(small_db) as con:
+        assert con.execute("SELECT count(*) FROM v_items WHERE unit_code = ?", [hohhot]).fetchone() == (12,)
+    assert f"load_{file_hash(many)}" in [b.key for b in at.button]  # still offered, still guarded
+    assert at.button(key=f"load_{file_hash(many)}").disabled
+
+
+def _zip_without_workbook() -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("word/document.xml", "<w:document/>")
+    return buf.getvalue()
+
+
+UNREADABLE = {
+    "空文件.xlsx": lambda: b"",
+    "改了扩展名的文本.xlsx": lambda: "填报单位,包头市\n".encode(),
+    "下载中断.xlsx": lambda: BASE[:2000],
+    "不是工作簿的压缩包.xlsx": _zip_without_workbook,
+}
+
+
+@pytest.mark.parametrize("name", list(UNREADABLE))
+def test_an_unreadable_file_is_explained_in_chinese_without_red_cells(monkeypatch, small_db, name):
+    data = UNREADABLE[name]()
+    h = file_hash(data)
+    at = upload(open_page(monkeypatch, small_db), (name, data))
+    errors = [e.value for e in at.error]
+    assert any(f"无法读取文件「{name}」" in e for e in errors), errors
+    shown = " ".join(errors + [m.value for m in at.markdown] + [c.value for c in at.caption])
+    # no zipfile / calamine English reaches the user; nothing to mark, so no annotated copy and no red cells
+    import re
+    words = set(re.findall(r"[A-Za-z]{3,}", " ".join(errors).replace(name, "")))
+    assert words <= {"Excel", "WPS", "xlsx"}, words
+    assert f"annotated_{h}" not in [d.key for d in at.download_button]
+    assert "红色单元格" not in shown
+    assert len(at.table) == 0
+    assert f"load_{h}" not in [b.key for b in at.button]
+
+
+def test_read_errors_are_in_chinese(tmp_path):
+    """Low-level reader messages (zipfile, zlib, calamine) are mapped to Chinese wording."""
+    import re
+    damaged = bytearray(BASE)
+    start = BASE.index(b"xl/worksheets/sheet2.xml") + 200  # inside the compressed 表1 part
+    damaged[start:start + 200] = bytes(200)
+    for data in (BASE[:2000], BASE[: len(BASE) // 2], bytes(damaged), bytes.fromhex("D0CF11E0A1B11AE1") + bytes(600)):
+        issues = check_upload(tmp_path / "none.duckdb", data, "x.xlsx", today=TODAY).issues
+        assert [i.code for i in issues] == ["file-unreadable"], [i.message for i in issues]
+        text = issues[0].message.replace("x.xlsx", "")
+        assert set(re.findall(r"[A-Za-z]{3,}", text)) <= {"Excel"}, text
+        assert issues[0].suggestion and "另存为" in issues[0].suggestion
+
+
+def test_after_loading_the_history_link_opens_that_unit_and_period(monkeypatch, small_db):
+    later = return_bytes(period=parse_period("2019H2"))
+    h = file_hash(later)
+    at = upload(open_page(monkeypatch, small_db), ("包头市_2019H2.xlsx", later))
+    at.button(key=f"load_{h}").click().run()
+    links = [e.proto for e in at.get("page_link")]
+    history = next(p for p in links if p.label == "查看版本历史")
+    assert history.page.endswith("history") and history.query_string == "unit=150200&period=2019H2"
+
+    # what the link opens: 版本历史 of 包头市 2019年下半年 (not the first unit, 呼和浩特市), labels in Chinese
+    assert ingest_bytes(small_db, return_bytes(unit="150100"), "呼市.xlsx", today=TODAY).status == "loaded"
+    hist = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    hist.query_params["unit"] = UNIT
+    hist.query_params["period"] = "2019H2"
+    hist.switch_page("pages/history.py").run()
+    assert not hist.exception
+    assert hist.selectbox(key="history_unit").value == UNIT
+    assert hist.selectbox(key=f"history_period_{UNIT}").value == parse_period("2019H2").end
+    assert [s.value for s in hist.subheader][0] == "2019年下半年"
+    assert (hist.query_params["unit"], hist.query_params["period"]) == (UNIT, "2019H2")
+    table = hist.dataframe[0].value
+    assert not table.astype(str).isin(["None", "nan", "NaN", "<NA>"]).any().any()
+
+    # the user picks 全部报告期: the URL follows
+    hist.selectbox(key=f"history_period_{UNIT}").set_value("all").run()
+    assert "period" not in hist.query_params and [s.value for s in hist.subheader][:2] == ["2019年下半年", "2019年上半年"]
+
+
+@pytest.mark.parametrize("params, notice", [
+    ({"unit": "999999"}, "单位代码「999999」无法识别"),
+    ({"unit": "150100"}, "「呼和浩特市」还没有报送记录"),
+    ({"unit": UNIT, "period": "2019年马半年"}, "报告期「2019年马半年」无法识别"),
+    ({"unit": UNIT, "period": "2020H1"}, "包头市没有2020年上半年的报送记录"),
+])
+def test_history_link_with_unknown_values_says_so(monkeypatch, small_db, params, notice):
+    monkeypatch.setenv("KJHZ_DB", str(small_db))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.switch_page("pages/history.py").run()  # opened straight from the link
+    assert not at.exception
+    assert any(notice in i.value for i in at.info), [i.value for i in at.info]
+    assert at.selectbox(key="history_unit").value == UNIT  # the only unit with returns
+    assert at.selectbox(key=f"history_period_{UNIT}").value == "all"  # 全部报告期, not an empty box
+    assert "全部报告期" in at.selectbox(key=f"history_period_{UNIT}").options
+
+
+def test_history_page_shows_the_demo_banner(monkeypatch, tmp_path):
+    at = open_page(monkeypatch, demo_db_copy(tmp_path), page="pages/history.py")
+    assert any("演示数据" in w.value for w in at.warning)
+    shown = " ".join([e.label for e in at.expander] + [s.value for s in at.subheader]
+                     + [m.value for m in at.markdown])
+    assert "None" not in shown and "nan" not in shown
+    assert not any(d.value.astype(str).isin(["None", "nan", "NaN", "<NA>"]).any().any() for d in at.dataframe)
 
 
 def test_resubmission_then_history_then_restore(monkeypatch, tmp_path):
@@ -341,6 +501,10 @@ def test_resubmission_then_history_then_restore(monkeypatch, tmp_path):
     # lower cumulative figures than 包头市's 2020H1 return: warnings to accept first
     assert any("低于上一报告期" in m for m in at.table[0].value["说明"])
     at.checkbox(key=f"accept_{h}").check().run()
+    # version 2 lists 3 items where version 1 listed more: removing them needs its own confirmation
+    assert any("本次报送将删除当前版本中的" in w.value for w in at.warning)
+    assert at.button(key=f"load_{h}").disabled
+    at.checkbox(key=f"accept_removed_{h}").check().run()
     at.button(key=f"load_{h}").click().run()
     assert any("已载入：包头市 2020年下半年 第2版（当前版本，取代第1版）" in s.value for s in at.success)
 
@@ -435,3 +599,29 @@ def test_demo_notice_and_archive_with_confirmation(monkeypatch, tmp_path):
     archived = list((tmp_path / "archive").glob("demo-*/demo.duckdb"))
     assert len(archived) == 1 and count(archived[0], "SELECT count(*) FROM v_submissions WHERE source = 'demo'") > 0
     assert not any("当前数据库中是演示数据" in w.value for w in at.warning)
+
+
+def test_history_changing_unit_keeps_the_url_in_step_without_notices(monkeypatch, small_db):
+    assert ingest_bytes(small_db, return_bytes(unit="150100", period=parse_period("2019H2")), "呼市.xlsx",
+                        today=TODAY).status == "loaded"
+    monkeypatch.setenv("KJHZ_DB", str(small_db))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.query_params["unit"] = UNIT
+    at.query_params["period"] = "2019H1"
+    at.switch_page("pages/history.py").run()
+    assert at.selectbox(key=f"history_period_{UNIT}").value == P.end
+    at.selectbox(key="history_unit").set_value("150100").run()  # 呼和浩特市 has no 2019H1: no notice, all periods
+    assert not at.exception and not at.info
+    assert at.selectbox(key="history_period_150100").value == "all"
+    assert at.query_params["unit"] == "150100" and "period" not in at.query_params
+    at.selectbox(key="history_period_150100").set_value(parse_period("2019H2").end).run()
+    assert at.query_params["period"] == "2019H2" and [s.value for s in at.subheader][0] == "2019年下半年"
+
+
+def test_period_label_for_codes_periods_and_ends():
+    from pipelines.normalise import period_label
+
+    assert [period_label(v) for v in ("2019H1", "2019Q2", "2019年1-6月", "2020", parse_period("2020H2"))] == [
+        "2019年上半年", "2019年第二季度", "2019年上半年", "2020年度", "2020年下半年"]
+    assert period_label(date(2019, 6, 30)) == period_label(pd.Timestamp("2019-06-30")) == "2019年6月底"
+    assert [period_label(v) for v in (None, float("nan"), pd.NaT, "")] == ["—"] * 4

@@ -90,8 +90,8 @@ def test_upload_errors_annotated_download_then_fixed_file(tmp_path):
         page.get_by_test_id("stSelectbox").nth(2).click()
         page.get_by_role("option", name="2019年下半年").click()
         page.get_by_text("模板已预填该单位截至2019年6月30日的报表").wait_for()
-        with page.expect_download() as dl:
-            page.get_by_role("button", name="下载报表模板").click()
+        with page.expect_download() as dl:  # exact: not the correction template's button of the run before
+            page.get_by_role("button", name="下载报表模板", exact=True).click()
         assert dl.value.suggested_filename == "阿拉善盟_2019年下半年_科技合作报表.xlsx"
         template = check_return(Path(dl.value.path()).read_bytes(), dl.value.suggested_filename)
         assert (template.unit_code, template.period, template.report.errors) == (unit, period, [])
