@@ -138,7 +138,9 @@ def main(argv=None) -> int:
 
     from streamlit.testing.v1 import AppTest
 
-    for name in ("streamlit", "streamlit.runtime", "streamlit.runtime.scriptrunner_utils"):
+    import streamlit.runtime.scriptrunner_utils.script_run_context  # noqa: F401  (create its logger)
+
+    for name in [n for n in logging.root.manager.loggerDict if n.startswith("streamlit")]:
         logging.getLogger(name).setLevel(logging.ERROR)
 
     import ui.common as common
