@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pipelines.figures import (
-    basis_extra, clicked_codes, domestic_partners_bar, partner_groups_bar, partner_sector_heatmap, partner_top,
+    clicked_codes, domestic_partners_bar, partner_groups_bar, partner_sector_heatmap, partner_top,
     partner_world_map,
 )
 from ui import filters
@@ -18,13 +18,8 @@ page_header("按国别",
            "一项事项有几个合作方，就在每个合作方下各计一次。点击地图上的国家或柱形可按该合作方筛选。")
 require_data("合作事项")
 
-flt = filters.sidebar()
-filters.filter_caption(flt)
+flt, basis, extra = filters.items_context()
 as_of, scope, kw = flt.as_of, flt.scope(), flt.as_query()
-basis = q("return_basis", as_of)
-if flt.units:
-    basis = basis[basis["unit_code"].isin(flt.units)].reset_index(drop=True)
-extra = " · ".join(x for x in (flt.describe(), basis_extra(basis)) if x) or None
 if flt.partners:
     st.info("已按合作方筛选：各图只统计所选合作方（及其所在分组）的事项。清除左侧「合作国家（地区）或分组」可看全部。",
             icon=":material/filter_alt:")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pipelines.figures import basis_extra, clicked_codes, sector_bars, sector_growth, sector_unit_heatmap
+from pipelines.figures import clicked_codes, sector_bars, sector_growth, sector_unit_heatmap
 from ui import filters
 from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart
 
@@ -14,13 +14,8 @@ page_header("按领域",
            "点击柱形可按该领域筛选。")
 require_data("合作事项")
 
-flt = filters.sidebar()
-filters.filter_caption(flt)
+flt, basis, extra = filters.items_context()
 as_of, scope, kw = flt.as_of, flt.scope(), flt.as_query()
-basis = q("return_basis", as_of)
-if flt.units:
-    basis = basis[basis["unit_code"].isin(flt.units)].reset_index(drop=True)
-extra = " · ".join(x for x in (flt.describe(), basis_extra(basis)) if x) or None
 sector_order = ref.sectors["name"].tolist()
 
 

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from .issues import ERROR, Issue, Report, hint_from, make_issue
 from .normalise import (
-    Period, clean_text, is_blank, map_unique, parse_date, parse_number, parse_period,
+    Period, is_blank, parse_date, parse_number, parse_period,
     raw_text, split_partners,
 )
 from .read import DEFAULT_LIMITS, Limits, RawWorkbook, _col_number, read_workbook

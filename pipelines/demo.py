@@ -20,7 +20,6 @@ import argparse
 import io
 import random
 import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path

@@ -654,7 +654,6 @@ def partner_sector_heatmap(df: pd.DataFrame, as_of: date, scope: str = "全区",
 
 # --------------------------------------------------------------------------
 # 按盟市 (unit map, ranking, unit x indicator heatmap) and 进度趋势 (trend lines)
-from . import geo as _geo  # noqa: E402
 
 MAP_SCALE = [[0.0, "#dbe9fb"], [0.5, "#6aa5f0"], [1.0, "#0b4a9c"]]
 NO_DATA_COLOR = STATUS_COLORS[STATUS_NONE]

@@ -3,7 +3,7 @@
 Each function takes one raw value (whatever calamine returned: str, float,
 int, date, datetime, bool or '') and returns a typed value plus, where the
 input needed fixing, a reason code. Callers apply them once per distinct
-value of a column (see ``map_unique``), which keeps big returns fast.
+value of a column, which keeps big returns fast.
 """
 from __future__ import annotations
 
@@ -23,17 +23,10 @@ _CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 
 
 
 def clean_text(value: object) -> str:
-    """A cell as display text: NFKC-folded, trimmed, '' for empty."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        if value.is_integer():
-            return str(int(value))
-    if isinstance(value, (datetime, date)):
-        return value.strftime("%Y-%m-%d")
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    """A cell as display text: NFKC-folded (full-width to half-width), trimmed, '' for empty."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFKC", value).strip()
+    return raw_text(value)
 
 
 def raw_text(value: object) -> str:
@@ -251,15 +244,6 @@ def parse_number(value: object) -> Number:
     num = float(m.group(1))
     changed = compact != raw or m.group(2) != ""
     return Number(num, None, changed)
-
-
-def map_unique(series: pd.Series, fn) -> pd.Series:
-    """Apply ``fn`` once per distinct value of ``series`` (object dtype)."""
-    uniques = pd.unique(series.to_numpy(dtype=object))
-    table = {}
-    for u in uniques:
-        table[u] = fn(u)
-    return series.map(table)
 
 
 # --------------------------------------------------------------------------

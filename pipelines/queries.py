@@ -9,6 +9,7 @@ from datetime import date
 
 import pandas as pd
 
+from .normalise import period_label
 from .progress import carried_figures, progress_table, return_basis  # noqa: F401  (re-exported for pages)
 
 
@@ -134,15 +135,6 @@ _LATEST_RETURN = """SELECT unit_code, max(period_end) AS period_end
                     FROM v_submissions WHERE period_end <= ? GROUP BY unit_code"""
 
 
-def _period_label(code) -> str:
-    from .normalise import parse_period
-
-    if code is None or (isinstance(code, float) and pd.isna(code)):
-        return "—"
-    p = parse_period(code)
-    return p.label if p else str(code)
-
-
 def unit_item_counts(con, as_of: date, units=(), sectors=(), type_names=(), partner_codes=()) -> pd.DataFrame:
     """One row per reporting unit (data/units.csv): its live items at ``as_of`` matching the item
     filters, their funding, and the return they come from.
@@ -212,7 +204,7 @@ def unit_indicator_matrix(con, as_of: date, units=()) -> pd.DataFrame:
     out["status"] = [
         status_of(c, g) if k else (STATUS_NO_TARGET if pd.notna(v) else STATUS_NONE)
         for c, g, k, v in zip(out["completion_rate"], out["gap_pp"], ok, out["value"])]
-    out["period_label"] = out["period_code"].map(_period_label).where(out["period_code"].notna())
+    out["period_label"] = out["period_code"].map(period_label).where(out["period_code"].notna())
     if units:
         out = out[out["unit_code"].isin(units)]
     cols = ["unit_code", "unit_name", "unit_short", "on_map", "indicator_code", "short_name", "indicator_name",
@@ -307,7 +299,7 @@ def region_series(con, as_ofs=None, units=None, until: date | None = None) -> pd
         missing = [u for u in universe if u not in set(g["unit_code"])]
         rows.append((
             int(g["value"].sum()), len(g), int(g["is_current"].sum()), len(carried), len(missing),
-            "、".join(f"{ref.unit_name(u)}（沿用{_period_label(p)}）"
+            "、".join(f"{ref.unit_name(u)}（沿用{period_label(p)}）"
                      for u, p in sorted(zip(carried["unit_code"], carried["period_code"]))),
             "、".join(ref.unit_name(u) for u in missing),
         ))
@@ -541,13 +533,6 @@ def _filter_kwargs(kw: dict) -> dict:
     return {k: tuple(v or ()) for k, v in kw.items()}
 
 
-def _period_label(code) -> str:
-    from .normalise import parse_period
-
-    p = parse_period(code) if isinstance(code, str) else None
-    return p.label if p else (code or "")
-
-
 ITEM_COLUMNS = ["unit_code", "unit_name", "period_code", "period_label", "period_end", "version", "item_name", "item_type",
                 "sector_code", "sector_name", "partners", "partner_names", "partner_institutions",
                 "local_institution", "start_date", "status", "is_live", "funding_wan", "note",
@@ -586,7 +571,7 @@ def items_at(con, as_of: date, units=(), sectors=(), type_names=(), partner_code
     df["unit_name"] = df["unit_code"].map({c: ref.unit_name(c) for c in df["unit_code"].unique()})
     df["sector_name"] = df["sector_code"].map({c: ref.sector_name(c) for c in df["sector_code"].dropna().unique()})
     df["sheet"] = ITEMS_SHEET
-    df["period_label"] = df["period_code"].map({c: _period_label(c) for c in df["period_code"].unique()})
+    df["period_label"] = df["period_code"].map({c: period_label(c) if c else "" for c in df["period_code"].unique()})
     df["period_end"] = pd.to_datetime(df["period_end"]).dt.date
     df["start_date"] = pd.to_datetime(df["start_date"]).dt.date
     return df[ITEM_COLUMNS]
@@ -829,7 +814,7 @@ def unit_metric(con, as_of: date, measure: str, indicator: str | None = None,
         out["display"] = [("未报送" if pd.isna(n) else f"{int(n)}项") for n in out["items"]]
         out["detail"] = [
             "截至该日期没有报表" if s == "缺报" else
-            f"来自{_period_label(p)}报表" + ("（沿用，未报送当期报表）" if s == "结转" else "")
+            f"来自{period_label(p)}报表" + ("（沿用，未报送当期报表）" if s == "结转" else "")
             + ("" if pd.isna(f) else f"；投入经费{f:,.1f}万元")
             for s, p, f in zip(out["state"], out["period_code"], out["funding_wan"])]
         out["status"] = None

@@ -7,7 +7,6 @@ editing those files (a new alias, a new partner, the next plan).
 """
 from __future__ import annotations
 
-import csv
 import functools
 import os
 import re

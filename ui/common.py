@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from pipelines import store
+from pipelines.normalise import period_label  # noqa: F401  (re-exported for pages)
 from pipelines.reference import Reference, load_reference
 
 def _leave_pages_directory_mode() -> None:
@@ -190,16 +191,6 @@ def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
 def table_height(rows: int, cap: int = 20) -> int:
     """Pixel height for st.dataframe that shows every row up to ``cap`` without an inner scroll."""
     return 38 + 35 * max(1, min(rows, cap))
-
-
-def period_label(code) -> str:
-    """「2019年上半年」 for a period code such as 2019H1; 「—」 when there is none."""
-    from pipelines.normalise import parse_period
-
-    if code is None or (isinstance(code, float) and pd.isna(code)) or code is pd.NA:
-        return "—"
-    p = parse_period(code)
-    return p.label if p else str(code)
 
 
 def fmt_date(d) -> str:

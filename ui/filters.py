@@ -230,6 +230,20 @@ def url_set(page: str, param: str, value: str) -> None:
     st.session_state[f"_url_{page}_{param}"] = value
 
 
+def items_context() -> tuple[Filters, pd.DataFrame, str | None]:
+    """The sidebar, the filter caption, each unit's return basis at the as-of date (only the
+    chosen units) and the subtitle words for charts of items: shared by the item pages."""
+    from pipelines.figures import basis_extra
+
+    flt = sidebar()
+    filter_caption(flt)
+    basis = q("return_basis", flt.as_of)
+    if flt.units:
+        basis = basis[basis["unit_code"].isin(flt.units)].reset_index(drop=True)
+    extra = " · ".join(x for x in (flt.describe(), basis_extra(basis)) if x) or None
+    return flt, basis, extra
+
+
 def filter_caption(f: Filters) -> None:
     d = f.describe()
     if d:
