@@ -430,6 +430,21 @@ def sector_bars(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: str
     return finish(fig, title, sub, height=height)
 
 
+def _count_heatmap(df: pd.DataFrame, rows: str, cols: str, row_order: list, col_order: list,
+                   tickangle: int) -> go.Figure:
+    """Item counts (项) as a heatmap: rows x columns in the given order, zero cells left blank."""
+    z = df.pivot_table(index=rows, columns=cols, values="items", aggfunc="sum").reindex(
+        index=row_order, columns=col_order).fillna(0)
+    text = [[("" if v == 0 else f"{int(v)}") for v in row] for row in z.to_numpy()]
+    fig = go.Figure(go.Heatmap(
+        z=z.to_numpy(), x=col_order, y=row_order, text=text, texttemplate="%{text}", colorscale=HEAT_SCALE,
+        xgap=2, ygap=2, colorbar=dict(title=dict(text="事项数（项）"), thickness=12),
+        hovertemplate="%{y} · %{x}<br>%{z} 项<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", title=None, showgrid=False)
+    fig.update_xaxes(title=None, side="bottom", showgrid=False, tickangle=tickangle)
+    return fig
+
+
 def sector_unit_heatmap(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: str | None = None,
                         sector_order: list[str] | None = None, unit_order: list[str] | None = None) -> go.Figure:
     """Live items (项) per sector (rows) and unit (columns). df: queries.items_by_sector_unit."""
@@ -439,15 +454,7 @@ def sector_unit_heatmap(df: pd.DataFrame, as_of: date, scope: str = "全区", ex
         return empty_figure(title, sub, "所选范围内没有在册的合作事项")
     sectors = [s for s in (sector_order or []) if s in set(df["sector_name"])] or sorted(df["sector_name"].unique())
     units = [u for u in (unit_order or []) if u in set(df["unit_name"])] or sorted(df["unit_name"].unique())
-    z = df.pivot_table(index="sector_name", columns="unit_name", values="items", aggfunc="sum").reindex(
-        index=sectors, columns=units).fillna(0)
-    text = [[("" if v == 0 else f"{int(v)}") for v in row] for row in z.to_numpy()]
-    fig = go.Figure(go.Heatmap(
-        z=z.to_numpy(), x=units, y=sectors, text=text, texttemplate="%{text}", colorscale=HEAT_SCALE,
-        xgap=2, ygap=2, colorbar=dict(title=dict(text="事项数（项）"), thickness=12),
-        hovertemplate="%{y} · %{x}<br>%{z} 项<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", title=None, showgrid=False)
-    fig.update_xaxes(title=None, side="bottom", showgrid=False, tickangle=-30)
+    fig = _count_heatmap(df, "sector_name", "unit_name", sectors, units, tickangle=-30)
     return _source_below(finish(fig, title, sub, height=max(320, 230 + 32 * len(sectors))), 100)
 
 
@@ -640,15 +647,7 @@ def partner_sector_heatmap(df: pd.DataFrame, as_of: date, scope: str = "全区",
         return empty_figure(title, sub, "所选范围内没有注明合作国家（地区）的在册事项")
     partners = df.drop_duplicates("partner_code")["name"].tolist()
     sectors = [s for s in (sector_order or []) if s in set(df["sector_name"])] or sorted(df["sector_name"].unique())
-    z = df.pivot_table(index="name", columns="sector_name", values="items", aggfunc="sum").reindex(
-        index=partners, columns=sectors).fillna(0)
-    text = [[("" if v == 0 else f"{int(v)}") for v in row] for row in z.to_numpy()]
-    fig = go.Figure(go.Heatmap(
-        z=z.to_numpy(), x=sectors, y=partners, text=text, texttemplate="%{text}", colorscale=HEAT_SCALE,
-        xgap=2, ygap=2, colorbar=dict(title=dict(text="事项数（项）"), thickness=12),
-        hovertemplate="%{y} · %{x}<br>%{z} 项<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", title=None, showgrid=False)
-    fig.update_xaxes(title=None, showgrid=False, tickangle=-35)
+    fig = _count_heatmap(df, "name", "sector_name", partners, sectors, tickangle=-35)
     return _source_below(finish(fig, title, sub + f" · 事项最多的{n}个合作方", height=max(360, 290 + 26 * n)), 130)
 
 
