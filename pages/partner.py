@@ -34,6 +34,11 @@ def click_to_filter(event) -> None:
         st.rerun()
 
 
+def chart_that_filters(fig, key: str) -> None:
+    """Draw a chart whose countries or bars filter the page when clicked."""
+    click_to_filter(show_chart(fig, key=key, on_select="rerun", selection_mode="points"))
+
+
 kinds = q("items_by_partner_kind", as_of, **kw).set_index("kind")
 foreign = q("items_by_partner", as_of, **kw, kind="foreign")
 domestic = q("items_by_partner", as_of, **kw, kind="domestic")
@@ -47,26 +52,18 @@ cols[3].metric("国内合作事项", f"{int(kinds.loc['domestic', 'items']):,} �
 if int(summary["items"]) == 0:
     st.info("所选范围内没有在册的合作事项。可以放宽左侧的筛选条件，或选择更晚的截止日期。")
 
-ev = show_chart(partner_world_map(foreign, as_of, scope, extra), key="partner_map",
-                on_select="rerun", selection_mode="points")
-click_to_filter(ev)
+chart_that_filters(partner_world_map(foreign, as_of, scope, extra), "partner_map")
 
 left, right = st.columns(2)
 with left:
-    ev = show_chart(partner_top(foreign, as_of, scope, extra), key="partner_top",
-                    on_select="rerun", selection_mode="points")
-    click_to_filter(ev)
+    chart_that_filters(partner_top(foreign, as_of, scope, extra), "partner_top")
 with right:
-    ev = show_chart(domestic_partners_bar(domestic, as_of, scope, extra), key="partner_domestic",
-                    on_select="rerun", selection_mode="points")
-    click_to_filter(ev)
+    chart_that_filters(domestic_partners_bar(domestic, as_of, scope, extra), "partner_domestic")
 
 groups = q("items_by_partner_group", as_of, **kw)
 left, right = st.columns(2)
 with left:
-    ev = show_chart(partner_groups_bar(groups, as_of, scope, extra), key="partner_groups",
-                    on_select="rerun", selection_mode="points")
-    click_to_filter(ev)
+    chart_that_filters(partner_groups_bar(groups, as_of, scope, extra), "partner_groups")
 with right:
     st.markdown("**计划确定的重点合作方向**（《三年行动计划》三（二））")
     g = ref.partner_groups.merge(groups[["group_code", "items"]], left_on="code", right_on="group_code", how="left")

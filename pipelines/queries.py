@@ -477,18 +477,13 @@ def _items_sql(as_of: date, units=(), sectors=(), type_names=(), partner_codes=(
         where.append("i.is_live")
     elif ended_only:
         where.append("NOT coalesce(i.is_live, TRUE)")
-    if sectors:
-        where.append("list_contains(?::VARCHAR[], i.sector_code)")
-        params.append(list(sectors))
-    if type_names:
-        where.append("list_contains(?::VARCHAR[], i.item_type)")
-        params.append(list(type_names))
-    if partner_codes:
-        where.append("list_has_any(i.partners, ?::VARCHAR[])")
-        params.append(list(partner_codes))
-    if statuses:
-        where.append("list_contains(?::VARCHAR[], coalesce(i.status, ''))")
-        params.append(list(statuses))
+    for values, clause in ((sectors, "list_contains(?::VARCHAR[], i.sector_code)"),
+                           (type_names, "list_contains(?::VARCHAR[], i.item_type)"),
+                           (partner_codes, "list_has_any(i.partners, ?::VARCHAR[])"),
+                           (statuses, "list_contains(?::VARCHAR[], coalesce(i.status, ''))")):
+        if values:
+            where.append(clause)
+            params.append(list(values))
     for term in _search_terms(search):
         ors = ["contains(lower(coalesce(i.item_name, '')), ?)",
                "contains(lower(coalesce(i.partner_institutions, '')), ?)",
