@@ -21,7 +21,7 @@ from .normalise import (
     Period, is_blank, parse_date, parse_number, parse_period,
     raw_text, split_partners,
 )
-from .read import DEFAULT_LIMITS, Limits, RawWorkbook, _col_number, read_workbook
+from .read import DEFAULT_LIMITS, Limits, RawWorkbook, Sheet, _col_number, read_workbook
 from .reference import Reference, load_reference, norm_key
 
 # --------------------------------------------------------------------------
@@ -303,10 +303,11 @@ def _partner_info(ref: Reference):
     return info
 
 
-def _check_items(rows: list[list], sheet: str, ref: Reference, out: CheckedReturn) -> None:
-    """表2: one pass per column over plain lists; lookups once per distinct value."""
+def _check_items(sheet_data: Sheet, sheet: str, ref: Reference, out: CheckedReturn) -> None:
+    """表2, a whole column at a time (Arrow compute): each lookup or parse runs
+    once per distinct cell text, and only rows with a problem are visited in Python."""
     rep = out.report
-    hit = _find_header(rows, ITEM_HEADERS, ITEM_REQUIRED)
+    hit = _find_header(sheet_data.rows(30), ITEM_HEADERS, ITEM_REQUIRED)
     if hit is None:
         rep.add(make_issue("header-missing", sheet=sheet, expected="事项名称、事项类别、所属领域"))
         return
@@ -316,192 +317,224 @@ def _check_items(rows: list[list], sheet: str, ref: Reference, out: CheckedRetur
         rep.add(make_issue("column-missing", sheet=sheet, expected=m))
     if missing:
         return
-    body = rows[h + 1:]
-    first_row = h + 2  # Excel row of body[0]
-    columns = list(zip(*body)) if body else [() for _ in rows[h]]  # one transpose, in C
-    raw_cols = {k: (list(columns[cols[k][0]]) if k in cols else [""] * len(body)) for k in ITEM_HEADERS}
-    text = {k: (_texts(v) if k not in NON_TEXT else _LazyText(v)) for k, v in raw_cols.items()}
+    n_body = max(sheet_data.num_rows - h - 1, 0)
+    blank = pa.nulls(n_body, pa.string()).fill_null("")
+    txt = {k: (pc.utf8_trim_whitespace(sheet_data.column(cols[k][0]).slice(h + 1)) if k in cols else blank)
+           for k in ITEM_HEADERS}
 
-    # blank rows, note lines and total rows are skipped
-    def is_mark(t: str, marks=TOTAL_MARKS) -> bool:
-        return bool(t) and not t[0].isdigit() and norm_key(t) in marks
-
-    present = [text[k] if k not in NON_TEXT else [v != "" and v is not None for v in raw_cols[k]]
-               for k in ITEM_HEADERS if k != "seq"]
-    filled = [any(t) for t in zip(*present)]  # a row with only a 序号 is blank
-    seq = [v.strip() if v.__class__ is str else "" for v in raw_cols["seq"]]  # only text can mark a total
-    keep = [i for i, (f, sq, nm) in enumerate(zip(filled, seq, text["name"]))
-            if f and not is_mark(sq) and not (not sq and is_mark(nm))
-            and not sq.startswith(NOTE_PREFIXES) and not nm.startswith(NOTE_PREFIXES)]
-    if len(keep) != len(body):
-        raw_cols = {k: [v[i] for i in keep] for k, v in raw_cols.items()}
-        text = {k: ([v[i] for i in keep] if k not in NON_TEXT else _LazyText(raw_cols[k])) for k, v in text.items()}
-    rowno = [first_row + i for i in keep]
-    n = len(rowno)
+    keep = _item_rows(txt)
+    if keep is not None:
+        txt = {k: v.filter(keep) for k, v in txt.items()}
+        rowno = (np.flatnonzero(keep.to_numpy(zero_copy_only=False)) + h + 2).tolist()
+    else:
+        rowno = list(range(h + 2, h + 2 + n_body))
     col = {k: cols[k][1] for k in cols}
+    text = {k: _LazyList(v) for k, v in txt.items()}  # cell text of one row, for messages
+
+    def where(mask) -> list[int]:
+        return pc.indices_nonzero(mask).to_pylist()
+
+    def rows_with(key: str, values: list) -> list[int]:
+        return where(pc.is_in(txt[key], value_set=pa.array(values, pa.string()))) if values else []
 
     def add(code: str, idx: list[int], key: str, **fields) -> None:
         for i in idx:
             rep.add(make_issue(code, sheet=sheet, row=rowno[i], column=col[key], value=text[key][i], **fields))
 
     for key in ITEM_REQUIRED:
-        add("missing-value", [i for i in range(n) if not text[key][i]], key)
+        add("missing-value", where(pc.equal(txt[key], "")), key)
 
-    # item type
+    # item type, sector, status: one lookup per distinct text
     tl = ref.lookups["item_type"]
-    tmatch = _per_distinct(text["type"], tl.resolve)
-    item_type = [m.code for m in tmatch]
-    for i in range(n):
-        if item_type[i] is None and text["type"][i]:
-            m = tmatch[i]
-            hint = hint_from(m.suggestion, m.note) if m.suggestion else "；计划所列类别之外的事项请填「其他合作事项」"
-            rep.add(make_issue("unknown-item-type", sheet=sheet, row=rowno[i], column=col["type"],
-                               value=text["type"][i], hint=hint, suggestion=m.suggestion or "其他合作事项"))
+    tmatch = _Distinct(txt["type"], tl.resolve)
+    for i in rows_with("type", [v for v, m in tmatch.items() if m.code is None and v]):
+        m = tmatch[text["type"][i]]
+        hint = hint_from(m.suggestion, m.note) if m.suggestion else "；计划所列类别之外的事项请填「其他合作事项」"
+        rep.add(make_issue("unknown-item-type", sheet=sheet, row=rowno[i], column=col["type"],
+                           value=text["type"][i], hint=hint, suggestion=m.suggestion or "其他合作事项"))
+    item_type = tmatch.column(lambda m: m.code)
     feeds = {r.name: (r.indicator_code or None) for r in ref.item_types.itertuples()}
     needs = dict(zip(ref.item_types["name"], ref.item_types["partner_required"]))
-    indicator = [feeds.get(t) for t in item_type]
 
-    # sector
-    smatch = _per_distinct(text["sector"], ref.lookups["sector"].resolve)
-    sector = [m.code for m in smatch]
-    for i in range(n):
-        if sector[i] is None and text["sector"][i]:
-            m = smatch[i]
-            rep.add(make_issue("unknown-sector", sheet=sheet, row=rowno[i], column=col["sector"],
-                               value=text["sector"][i], hint=hint_from(m.suggestion), suggestion=m.suggestion))
+    smatch = _Distinct(txt["sector"], ref.lookups["sector"].resolve)
+    for i in rows_with("sector", [v for v, m in smatch.items() if m.code is None and v]):
+        m = smatch[text["sector"][i]]
+        rep.add(make_issue("unknown-sector", sheet=sheet, row=rowno[i], column=col["sector"],
+                           value=text["sector"][i], hint=hint_from(m.suggestion), suggestion=m.suggestion))
 
-    # partners
-    pinfo = _per_distinct(text["partners"], _partner_info(ref))
+    # partners: parsed once per distinct text; the item type's requirement checked on whole columns
+    pinfo = _Distinct(txt["partners"], _partner_info(ref))
     partner_col = col.get("partners", ITEM_HEADERS["partners"][0])
-    pcodes: list[list[str]] = []
-    for i in range(n):
-        codes, kinds, probs = pinfo[i]
-        pcodes.append(codes)
-        for code, part, sugg, note in probs:
+    need = tmatch.column(lambda m: needs.get(m.code) or "")
+    has = {kind: pinfo.column(lambda info, kind=kind: kind in info[1], pa.bool_()) for kind in ("foreign", "domestic")}
+    has_any = pinfo.column(lambda info: bool(info[1]), pa.bool_())
+    probs = pinfo.column(lambda info: bool(info[2]), pa.bool_())
+    unmet = pc.or_(pc.or_(pc.and_(pc.equal(need, "foreign"), pc.invert(has["foreign"])),
+                          pc.and_(pc.equal(need, "domestic"), pc.invert(has["domestic"]))),
+                   pc.and_(pc.equal(need, "any"), pc.invert(has_any)))
+    for i in where(pc.or_(probs, unmet)):
+        codes, kinds, problems = pinfo[text["partners"][i]]
+        for code, part, sugg, note in problems:
             rep.add(make_issue(code, sheet=sheet, row=rowno[i], column=partner_col, value=text["partners"][i],
                                part=part, hint=hint_from(sugg), note=note or "", suggestion=sugg))
-        need = needs.get(item_type[i])
-        if probs or need not in NEED_ZH:
+        if problems:
             continue
-        ok = bool(kinds) if need == "any" else need in kinds
-        if ok:
-            continue
-        t = item_type[i]
+        t = item_type[i].as_py()
+        wanted = need[i].as_py()
         if codes:  # partners given, but of the other kind
             rep.add(make_issue("partner-wrong-kind", sheet=sheet, row=rowno[i], column=partner_col,
                                value=text["partners"][i], part_name=ref.partner_name(codes[0]),
                                part_kind=PARTNER_KIND_ZH[kinds[0]]
                                + ("（中国的地区，不是外国）" if kinds[0] == "domestic" else ""),
-                               item_type=t, need=NEED_ZH[need],
+                               item_type=t, need=NEED_ZH[wanted],
                                suggestion="国内科技合作项目" if t == "国际科技合作项目" else None))
         else:
             rep.add(make_issue("partner-required", sheet=sheet, row=rowno[i], column=partner_col,
-                               value=text["partners"][i], item_type=t, need=NEED_ZH[need]))
+                               value=text["partners"][i], item_type=t, need=NEED_ZH[wanted]))
+    partners = pinfo.column(lambda info: info[0], pa.list_(pa.string()))
 
-    # status
     stl = ref.lookups["status"]
-    status = [m.code for m in _per_distinct(text["status"], stl.resolve)]
-    add("unknown-status", [i for i in range(n) if status[i] is None and text["status"][i]], "status",
+    smap = _Distinct(txt["status"], lambda v: stl.resolve(v).code)
+    add("unknown-status", rows_with("status", [v for v, c in smap.items() if c is None and v]), "status",
         expected="、".join(stl.names))
     live_status = dict(zip(ref.statuses["name"], ref.statuses["is_live"]))
-    is_live = [bool(live_status.get(s, True)) for s in status]
+    is_live = smap.column(lambda c: bool(live_status.get(c, True)), pa.bool_())
 
     # start date
-    dparsed = _per_distinct(raw_cols["start_date"], parse_date)
-    start = [d for d, _ in dparsed]
-    for i, (_, why) in enumerate(dparsed):
-        if why:
-            rep.add(make_issue("invalid-date", sheet=sheet, row=rowno[i], column=col["start_date"],
-                               value=text["start_date"][i], hint=f"（{why}），请写成 2019-03-15 或 2019年3月15日"))
+    dparsed = _Distinct(txt["start_date"], parse_date)
+    for i in rows_with("start_date", [v for v, (_, why) in dparsed.items() if why]):
+        rep.add(make_issue("invalid-date", sheet=sheet, row=rowno[i], column=col["start_date"],
+                           value=text["start_date"][i], hint=f"（{dparsed[text['start_date'][i]][1]}），"
+                           "请写成 2019-03-15 或 2019年3月15日"))
+    start = dparsed.column(lambda r: r[0], pa.date32())
     if out.period is not None and "start_date" in col:
         end = out.period.end
-        for i, d in enumerate(start):
-            if d is not None and d > end:
-                rep.add(make_issue("date-after-period", sheet=sheet, row=rowno[i], column=col["start_date"],
-                                   value=text["start_date"][i], date=d, end=end))
+        for i in where(pc.fill_null(pc.greater(start, pa.scalar(end, pa.date32())), False)):
+            rep.add(make_issue("date-after-period", sheet=sheet, row=rowno[i], column=col["start_date"],
+                               value=text["start_date"][i], date=start[i].as_py(), end=end))
 
     # funding
-    fparsed = _per_distinct(raw_cols["funding"], parse_number)
-    funding: list[float | None] = []
-    for i, num in enumerate(fparsed):
-        if num.problem:
-            rep.add(make_issue("not-a-number", sheet=sheet, row=rowno[i], column=col["funding"],
-                               value=text["funding"][i], hint="，投入经费请填写数字（万元）"))
-            funding.append(None)
-        elif num.value is not None and num.value < 0:
-            rep.add(make_issue("negative-funding", sheet=sheet, row=rowno[i], column=col["funding"],
-                               value=text["funding"][i]))
-            funding.append(None)
-        else:
-            funding.append(num.value)
+    fparsed = _Distinct(txt["funding"], _funding)
+    add("not-a-number", rows_with("funding", [v for v, (_, p) in fparsed.items() if p == "not-a-number"]),
+        "funding", hint="，投入经费请填写数字（万元）")
+    add("negative-funding", rows_with("funding", [v for v, (_, p) in fparsed.items() if p == "negative"]),
+        "funding")
+    funding = fparsed.column(lambda r: r[0], pa.float64())
 
-    # duplicates: same name and type (names compared as norm_key does, in one vectorised pass)
-    names = pa.array(text["name"], pa.string())
-    name_key = pc.utf8_lower(pc.replace_substring_regex(pc.utf8_normalize(names, "NFKC"), r"[\s:：]+", ""))
-    dkey = pc.binary_join_element_wise(name_key, pa.array([t or text["type"][i] for i, t in enumerate(item_type)],
-                                                          pa.string()), "\x1f").to_pylist()
-    first_seen: dict[str, int] = {}
-    for i, k in enumerate(dkey):
-        if not text["name"][i]:
-            continue
-        if k in first_seen:
-            rep.add(make_issue("duplicate-item", sheet=sheet, row=rowno[i], column=col["name"], value=text["name"][i],
-                               item_type=item_type[i] or text["type"][i], other_row=first_seen[k]))
-        else:
-            first_seen[k] = rowno[i]
+    # duplicates: same name and type (names compared as norm_key does)
+    name = txt["name"]
+    name_key = pc.utf8_lower(pc.replace_substring_regex(pc.utf8_normalize(name, "NFKC"), r"[\s:：]+", ""))
+    type_key = pc.coalesce(item_type, txt["type"])
+    named = pc.not_equal(name, "")
+    keys = pc.binary_join_element_wise(name_key, type_key, "\x1f").filter(named)
+    if pc.count_distinct(keys).as_py() < len(keys):
+        first_seen: dict[str, int] = {}
+        for i, (k, nm) in enumerate(zip(pc.binary_join_element_wise(name_key, type_key, "\x1f").to_pylist(),
+                                        name.to_pylist())):
+            if not nm:
+                continue
+            if k in first_seen:
+                rep.add(make_issue("duplicate-item", sheet=sheet, row=rowno[i], column=col["name"], value=nm,
+                                   item_type=type_key[i].as_py(), other_row=first_seen[k]))
+            else:
+                first_seen[k] = rowno[i]
 
-    def objects(values: list) -> pd.Series:
-        return pd.Series(values, dtype=object)
+    def nullable(arr: pa.Array) -> pa.Array:  # '' -> null, as the store keeps empty text
+        return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
 
-    def texts(key: str) -> pd.Series:
-        return objects([v or None for v in text[key]])
-
-    out.items = pd.DataFrame({
-        "row": pd.Series(rowno, dtype="int64"),
-        "item_name": objects(text["name"]),
-        "item_type": objects(item_type),
-        "indicator_code": objects(indicator),
-        "sector_code": objects(sector),
-        "partners": objects(pcodes),
-        "partner_institutions": texts("partner_institutions"),
-        "local_institution": texts("local_institution"),
-        "start_date": objects(start),
-        "status": objects(status),
-        "is_live": pd.Series(is_live, dtype=bool),
-        "funding_wan": pd.Series([np.nan if f is None else f for f in funding], dtype="float64"),
-        "note": texts("note"),
-    })
+    out.items = pa.table({
+        "row": pa.array(rowno, pa.int64()),
+        "item_name": name,
+        "item_type": item_type,
+        "indicator_code": tmatch.column(lambda m: feeds.get(m.code)),
+        "sector_code": smatch.column(lambda m: m.code),
+        "partner_institutions": nullable(txt["partner_institutions"]),
+        "local_institution": nullable(txt["local_institution"]),
+        "start_date": start,
+        "status": smap.column(lambda c: c),
+        "is_live": is_live,
+        "funding_wan": funding,
+        "note": nullable(txt["note"]),
+    }).to_pandas(types_mapper=_ARROW_TYPES.get)
+    out.items.insert(out.items.columns.get_loc("sector_code") + 1, "partners",
+                     pd.Series(partners.to_pylist(), dtype=object))
+    flat = pc.list_flatten(partners)
     kinds = dict(zip(ref.partners["code"], ref.partners["kind"]))
-    pairs = [(r, c) for r, codes in zip(rowno, pcodes) for c in codes]
     out.item_partners = pd.DataFrame({
-        "row": pd.Series([r for r, _ in pairs], dtype="int64"),
-        "partner_code": objects([c for _, c in pairs]),
-        "partner_kind": objects([kinds[c] for _, c in pairs]),
+        "row": pd.Series(np.asarray(rowno, dtype="int64")[pc.list_parent_indices(partners).to_numpy()],
+                         dtype="int64"),
+        "partner_code": pd.Series(flat.to_pylist(), dtype=object),
+        "partner_kind": pd.Series([kinds[c] for c in flat.to_pylist()], dtype=object),
     })
 
 
-def _texts(values: list) -> list[str]:
-    """raw_text for a column of (mostly) strings: strings are only trimmed."""
-    return [v.strip() if v.__class__ is str else raw_text(v) for v in values]
+# 表2 as a DataFrame: text columns keep Arrow storage (no copy); dates and partner lists are Python objects.
+_ARROW_TYPES = {pa.string(): pd.ArrowDtype(pa.string())}
 
 
-class _LazyText:
-    """raw_text of a number or date column, computed only for the cells a message shows."""
+class _Distinct(dict):
+    """{distinct cell text: fn(text)} for one column, and per-row columns built from it."""
 
-    def __init__(self, values: list):
-        self.values = values
+    def __init__(self, arr: pa.Array, fn):
+        self._arr = arr
+        self._uniq = pc.unique(arr)
+        super().__init__((v, fn(v)) for v in self._uniq.to_pylist())
+        self._idx = None
 
-    def __getitem__(self, i: int) -> str:
-        return raw_text(self.values[i])
+    def column(self, fn, type_: pa.DataType = pa.string()) -> pa.Array:
+        """fn(result) for every row, as an Arrow column."""
+        if self._idx is None:
+            self._idx = pc.index_in(self._arr, value_set=self._uniq)
+        return pa.array([fn(r) for r in self.values()], type_).take(self._idx)
 
-    def __len__(self) -> int:
-        return len(self.values)
+
+class _LazyList:
+    """Row i of an Arrow column as a Python value, converted only when a message needs it."""
+
+    def __init__(self, arr: pa.Array):
+        self._arr = arr
+
+    def __getitem__(self, i: int):
+        return self._arr[i].as_py()
 
 
-def _per_distinct(values: list, fn) -> list:
-    """``fn`` applied once per distinct value; cells are str, float, int, bool, date or ''."""
-    table = {v: fn(v) for v in set(values)}
-    return [table[v] for v in values]
+def _item_rows(txt: dict[str, pa.Array]) -> pa.Array | None:
+    """Which rows of 表2 are items (None: all): blank rows, total rows (合计) and note lines (注：...) are not."""
+    filled = None
+    for k, v in txt.items():
+        if k != "seq":
+            m = pc.not_equal(v, "")
+            filled = m if filled is None else pc.or_(filled, m)
+    seq, name = txt["seq"], txt["name"]
+
+    def note(arr):
+        m = None
+        for p in NOTE_PREFIXES:
+            s = pc.starts_with(arr, p)
+            m = s if m is None else pc.or_(m, s)
+        return m
+
+    drop = pc.or_(pc.or_(pc.match_substring_regex(seq, _MARK_RX), note(seq)),
+                  pc.or_(note(name), pc.and_(pc.equal(seq, ""), pc.match_substring_regex(name, _MARK_RX))))
+    keep = pc.and_(filled, pc.invert(drop))
+    return None if pc.all(keep).as_py() in (True, None) else keep
+
+
+# 合计, 总计, 小计 (and 合计： ...): what norm_key(text) in TOTAL_MARKS tells, as one pattern
+_MARK_RX = "^(?:" + "|".join(sorted({r"[\s\x{3000}]*".join(m.rstrip("：:")) for m in TOTAL_MARKS})) \
+    + r")[\s\x{3000}]*[:：]?$"
+
+
+def _funding(v) -> tuple[float, str | None]:
+    """(万元 or NaN, problem): problem is 'not-a-number' or 'negative'."""
+    num = parse_number(v)
+    if num.problem:
+        return np.nan, "not-a-number"
+    if num.value is None:
+        return np.nan, None
+    if num.value < 0:
+        return np.nan, "negative"
+    return num.value, None
 
 
 def _check_totals(out: CheckedReturn, ref: Reference, ind_sheet: str, items_sheet: str) -> None:
@@ -523,10 +556,11 @@ def _check_totals(out: CheckedReturn, ref: Reference, ind_sheet: str, items_shee
                                       expected=ref.indicator_name(r.indicator_code), number=int(r.value), count=c))
 
 
-def _column_title(rows: list[list], role: str, row: int, col: int) -> str | None:
+def _column_title(sheet: Sheet, role: str, row: int, col: int) -> str | None:
     """The header (表1, 表2) or label (封面) naming the cell at Excel (row, col), as found."""
-    if not 1 <= row <= len(rows):
+    if not 1 <= row <= sheet.num_rows:
         return None
+    rows = sheet.rows(row if role == "cover" else 30)
     if role == "cover":
         label = next((c for c in reversed(rows[row - 1][:col - 1]) if raw_text(c)), None)
         return None if label is None else "".join(str(label).split()).rstrip("：:")
@@ -542,9 +576,9 @@ def _name_formula_columns(wb: RawWorkbook) -> list[Issue]:
     role_of = {sheet: role for role, sheet in wb.names.items()}
     out = []
     for issue in wb.issues:
-        rows = wb.sheets.get(role_of.get(issue.sheet, ""))
-        if issue.code in ("formula-no-value", "cell-error") and rows:
-            title = _column_title(rows, role_of[issue.sheet], issue.row, _col_number(issue.column))
+        sheet = wb.sheets.get(role_of.get(issue.sheet, ""))
+        if issue.code in ("formula-no-value", "cell-error") and sheet is not None:
+            title = _column_title(sheet, role_of[issue.sheet], issue.row, _col_number(issue.column))
             if title:
                 issue = make_issue(issue.code, sheet=issue.sheet, row=issue.row, column=title,
                                    value=issue.value, cell=f"{issue.column}{issue.row}")
@@ -559,9 +593,9 @@ def check_workbook(wb: RawWorkbook, data_hash: str, ref: Reference | None = None
     out = CheckedReturn(file_name=wb.file_name, file_hash=data_hash, sheet_names=dict(wb.names))
     out.report.extend(_name_formula_columns(wb))
     if "cover" in wb.sheets:
-        _check_cover(wb.sheets["cover"], wb.names["cover"], ref, out, today)
+        _check_cover(wb.sheets["cover"].rows(), wb.names["cover"], ref, out, today)
     if "indicators" in wb.sheets:
-        _check_indicators(wb.sheets["indicators"], wb.names["indicators"], ref, out)
+        _check_indicators(wb.sheets["indicators"].rows(), wb.names["indicators"], ref, out)
     if "items" in wb.sheets:
         _check_items(wb.sheets["items"], wb.names["items"], ref, out)
     _check_totals(out, ref, wb.names.get("indicators", ""), wb.names.get("items", ""))
