@@ -16,7 +16,10 @@ import logging
 import re
 import zipfile
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -46,7 +49,7 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 log = logging.getLogger(__name__)
-_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="xlsx-scan")
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="xlsx-scan")
 
 # Sheet names accepted for each required sheet, compared with norm_key.
 SHEETS = {
@@ -190,7 +193,6 @@ def _unreadable(file_name: str, exc: BaseException, *, sheet: str | None = None,
                       suggestion=UNREADABLE_HINT)
 
 _SHEET_ELEMENT = re.compile(rb'<(?:\w+:)?sheet\s')
-_ANY_REF = re.compile(rb'\sr\s*=\s*["\']([A-Z]{0,3})(\d+)')
 _SCAN_CHUNK = 1 << 22
 
 
@@ -211,10 +213,106 @@ def _package_issues(data: bytes, name: str, limits: Limits) -> list[Issue]:
     return []
 
 
-def _odd_refs(buf: bytes) -> bool:
-    """Whether some r attribute may be written other than ' r="' (other white space, quotes)."""
-    return (b"\nr" in buf or b"\tr" in buf or b"\rr" in buf or b" =" in buf or b"= " in buf
-            or buf.count(b"r=") != buf.count(b'r="'))
+# The fast path of the extent scan reads only references long enough to matter.
+# It applies to a chunk written the usual way: every <row> and <c> carries
+# r="..." with a plain space before it, no element prefix. Anything else in a
+# chunk (a reference spelled with other white space or quotes, a cell without
+# a reference, x:row) sends that chunk through the exact, slower path.
+_ODD_REF = re.compile(rb"r(?:\s+=|=\s|=')")
+_WS_REF = re.compile(rb"[\t\n\r]r\s*=")
+_ROW_NO_REF = re.compile(rb'<row(?! r=")')
+_CELL_NO_REF = re.compile(rb'<c(?! r=")[\s/>]')
+_PREFIXED = re.compile(rb':(?:row|c)[\s/>]')
+_TAG = re.compile(rb'<(/?)(?:[\w.-]+:)?(row|c)(?=[\s/>])((?:[^>"\']|"[^"]*"|\'[^\']*\')*)>')
+_R_ATTR = re.compile(rb'(?:^|\s)r\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
+_REF_PARTS = re.compile(rb"([A-Za-z]*)(\d+)")
+
+
+def _ref(value: bytes) -> tuple[int, int] | None:
+    """calamine's reading of an r attribute: (row, column), both from 1 (column 0: none); None if invalid."""
+    m = _REF_PARTS.fullmatch(value)
+    if not m or int(m.group(2)) < 1:
+        return None
+    return int(m.group(2)), _col_number(m.group(1).upper().decode())
+
+
+class _Extent:
+    """The rows and columns calamine would allocate for a sheet, followed chunk by chunk."""
+
+    def __init__(self, limits: Limits):
+        self.rows = self.cols = 0
+        self.row_index = self.col_index = 0  # calamine's cursor for cells without a reference
+        digits, letters = len(str(limits.max_rows)), len(_col_letters(limits.max_columns))
+        self._danger = re.compile(rb' r="([A-Za-z]{%d,}\d+|[A-Za-z]*\d{%d,})"' % (letters, digits))
+
+    def feed(self, buf: bytes) -> None:
+        if (((b"\t" in buf or b"\n" in buf or b"\r" in buf) and _WS_REF.search(buf)) or _ODD_REF.search(buf)
+                or _ROW_NO_REF.search(buf) or _CELL_NO_REF.search(buf) or _PREFIXED.search(buf)):
+            self._exact(buf)
+            return
+        for value in self._danger.findall(buf):
+            self._see(_ref(value))
+        last = buf.rfind(b'<row r="')  # rows come in order: the last one is the extent so far
+        if last >= 0:
+            self._exact(buf[last:])
+
+    def _see(self, ref: tuple[int, int] | None) -> None:
+        if ref:
+            self.rows, self.cols = max(self.rows, ref[0]), max(self.cols, ref[1])
+
+    def _exact(self, buf: bytes) -> None:
+        for m in _TAG.finditer(buf):
+            closing, name, attrs = m.groups()
+            if closing:
+                if name == b"row":
+                    self.row_index += 1
+                    self.col_index = 0
+                continue
+            if attrs.endswith(b"/") and name == b"row":
+                continue
+            r = _R_ATTR.search(attrs)
+            ref = _ref(r.group(1) if r.group(1) is not None else r.group(2)) if r else None
+            if name == b"row":
+                if ref:
+                    self.row_index = ref[0] - 1
+                self.rows = max(self.rows, self.row_index + 1)
+                continue
+            if ref and ref[1]:
+                row, col = ref
+                self.col_index = col - 1
+            else:
+                row, col = self.row_index + 1, self.col_index + 1
+            self.col_index += 1
+            self.rows, self.cols = max(self.rows, row), max(self.cols, col)
+
+
+def _chunks(fh, size: int = _SCAN_CHUNK):
+    """A sheet part in pieces that end at a </row>, decompressed one piece ahead in another thread."""
+    pending = _POOL.submit(fh.read, size)
+    tail = b""
+    try:
+        while True:
+            chunk = pending.result()
+            if chunk:
+                pending = _POOL.submit(fh.read, size)
+            buf = tail + chunk
+            if chunk:
+                cut = buf.rfind(b"</row>")
+                if cut < 0:
+                    tail = buf
+                    continue
+                buf, tail = buf[:cut + 6], buf[cut + 6:]
+            else:
+                tail = b""
+            if buf:
+                yield buf
+            if not chunk:
+                return
+    finally:  # never leave a read running on a part the caller is about to close
+        try:
+            pending.result()
+        except _ZIP_ERRORS:
+            pass
 
 
 def _sheet_extent(fh, limits: Limits) -> tuple[int, int]:
@@ -224,43 +322,14 @@ def _sheet_extent(fh, limits: Limits) -> tuple[int, int]:
     returns anything, and goes by the cells, not by <dimension> (which may be
     missing or wrong): a 6 KB file with one cell at XFD1048576 would ask for
     about 500 GB and abort the whole process. Every row and cell reference is
-    looked at; only those long enough to matter are parsed (a column is
-    reported only when its letters are as many as the limit's).
+    looked at; a sheet within the limits may be reported smaller than it is
+    (only references long enough to pass a limit are parsed), one beyond them
+    never is.
     """
-    fast_row = re.compile(rb' r="[A-Z]{0,3}(\d{%d,})"' % len(str(limits.max_rows)))
-    fast_col = re.compile(rb' r="([A-Z]{%d,})\d' % len(_col_letters(limits.max_columns)))
-    max_row = max_col = rows = row_cells = 0
-    tail = b""
-    while True:
-        chunk = fh.read(_SCAN_CHUNK)
-        buf = tail + chunk
-        if chunk:  # look at whole rows only, so counts are not split across a chunk boundary
-            cut = buf.rfind(b"</row>")
-            if cut < 0:
-                tail = buf
-                continue
-            buf, tail = buf[:cut + 6], buf[cut + 6:]
-        elif not buf:
-            break
-        else:
-            tail = b""
-        if _odd_refs(buf):
-            for m in _ANY_REF.finditer(buf):
-                max_row = max(max_row, int(m.group(2)))
-                max_col = max(max_col, _col_number(m.group(1).decode()))
-        else:
-            max_row = max(max_row, max(map(int, fast_row.findall(buf)), default=0))
-            max_col = max(max_col, max((_col_number(c.decode()) for c in set(fast_col.findall(buf))), default=0))
-        rows += buf.count(b"<row")  # a row without a reference is the next row
-        if b"<c>" in buf or b"<c/>" in buf or buf.count(b"<c ") != buf.count(b'<c r="'):
-            # cells without a reference take the next column: count the cells along each row
-            for k, piece in enumerate(buf.split(b"<row")):
-                n = piece.count(b"<c>") + piece.count(b"<c ") + piece.count(b"<c/>")
-                row_cells = row_cells + n if k == 0 else n
-                max_col = max(max_col, row_cells)
-        if not chunk:
-            break
-    return max(max_row, rows), max_col
+    extent = _Extent(limits)
+    for buf in _chunks(fh):
+        extent.feed(buf)
+    return extent.rows, extent.cols
 
 
 def _xlsx_sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
@@ -282,11 +351,12 @@ def _xlsx_sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
 
 
 def _inspect_xlsx(data: bytes, name: str, wanted: dict[str, str], limits: Limits,
-                  formulas: bool = True) -> list[Issue]:
-    """Package-level checks before parsing: zip bomb, sheet size, formulas with no value.
+                  formulas: bool = True, extent: bool = True) -> list[Issue]:
+    """Package-level checks: zip bomb, sheet size, formulas with no value.
 
     With ``formulas=False`` only the size checks run: the <dimension> in each
-    sheet's first 4 KB, then the cells' real extent, streamed (nothing is kept).
+    sheet's first 4 KB, then (``extent``) the cells' real extent, streamed
+    (nothing is kept) - what tells why the reader process stopped.
     """
     issues: list[Issue] = []
     try:
@@ -315,6 +385,8 @@ def _inspect_xlsx(data: bytes, name: str, wanted: dict[str, str], limits: Limits
                 issues.append(make_issue("sheet-too-large", sheet=sheet, value=f"{rows}行×{cols}列",
                                          limit=f"{limits.max_rows}行×{limits.max_columns}列"))
                 continue
+        if not formulas and not extent:
+            continue
         if not formulas:
             try:
                 with zf.open(part) as fh:
@@ -359,6 +431,87 @@ def _inspect_xlsx(data: bytes, name: str, wanted: dict[str, str], limits: Limits
     return issues
 
 
+def _read_sheets(data: bytes) -> dict:
+    """Runs in the reader process: open the workbook, find the three sheets by
+    name and read them. Exceptions come back as (type name, message)."""
+    try:
+        book = fastexcel.read_excel(data)
+    except Exception as exc:  # calamine raises several types for bad files
+        return {"error": (type(exc).__name__, str(exc))}
+    names = list(book.sheet_names)
+    out: dict = {"sheet_names": names, "roles": {}, "sheets": {}}
+    for role in SHEETS:
+        found = _find_sheet(names, role)
+        if found is None:
+            continue
+        out["roles"][role] = found
+        try:
+            sheet = _load_sheet(book, found)
+            out["sheets"][found] = (sheet._columns, sheet.num_rows)
+        except Exception as exc:
+            out["sheets"][found] = ("error", type(exc).__name__, str(exc))
+    return out
+
+
+class _ReaderCrashed(Exception):
+    pass
+
+
+class _SheetReader:
+    """calamine runs in a separate process. It sizes a sheet from its cells,
+    whatever <dimension> says, and a 6 KB file with a cell at XFD1048576 makes
+    it ask for hundreds of GB and abort: only that process goes, the app stays
+    up, and the next file gets a fresh one. Reading there also runs on another
+    core while this process scans the package for formulas."""
+
+    TIMEOUT = 120.0  # seconds for one workbook
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _get(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                ctx = multiprocessing.get_context("forkserver")
+                ctx.set_forkserver_preload(["pipelines.read"])
+                self._pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx, initializer=_reader_init)
+            return self._pool
+
+    def _reset(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def submit(self, data: bytes) -> Future:
+        try:
+            return self._get().submit(_read_sheets, data)
+        except BrokenProcessPool:
+            self._reset()
+            return self._get().submit(_read_sheets, data)
+
+    def result(self, fut: Future) -> dict:
+        try:
+            return fut.result(timeout=self.TIMEOUT)
+        except (BrokenProcessPool, TimeoutError) as exc:
+            self._reset()
+            raise _ReaderCrashed(type(exc).__name__) from exc
+
+
+def _reader_init() -> None:
+    try:  # if memory runs out, this process is the one to stop, not the app
+        with open("/proc/self/oom_score_adj", "w") as fh:
+            fh.write("1000")
+    except OSError:
+        pass
+
+
+READER = _SheetReader()
+
+
 def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
     """Read the three sheets of a return. Problems are in ``.issues``."""
     wb = RawWorkbook(file_name=file_name, sheet_names=[])
@@ -380,50 +533,72 @@ def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) 
         wb.issues.append(make_issue(code, value=file_name, detail="文件内容不是Excel格式，可能是改了扩展名的其他文件",
                                     suggestion=UNREADABLE_HINT if code == "file-unreadable" else None))
         return wb
+    wanted: dict[str, str] = {}
     if is_zip:
         wb.issues.extend(_package_issues(data, file_name, limits))
         if wb.issues:
             return wb
+        # what <dimension> declares is refused before anything is parsed
+        wanted = _declared_sheets(data)
+        pre = _inspect_xlsx(data, file_name, wanted, limits, formulas=False, extent=False)
+        if pre:
+            wb.issues.extend(pre)
+            return wb
+    job = READER.submit(data)
+    formulas = _inspect_xlsx(data, file_name, wanted, limits) if wanted else []  # meanwhile, here
     try:
-        book = fastexcel.read_excel(data)
-        wb.sheet_names = list(book.sheet_names)
-    except Exception as exc:  # calamine raises several types for bad files
-        msg = str(exc)
+        got = READER.result(job)
+    except _ReaderCrashed:
+        # the reader process died: find out why, streaming the parts (nothing is built)
+        why = _inspect_xlsx(data, file_name, wanted, limits, formulas=False) if wanted else []
+        wb.issues.extend(why or [_unreadable(file_name, MemoryError("reader stopped"), is_zip=is_zip)])
+        return wb
+    if "error" in got:
+        kind, msg = got["error"]
         if "password" in msg.lower() or "encrypt" in msg.lower():
             wb.issues.append(make_issue("file-encrypted", value=file_name))
         else:
-            wb.issues.append(_unreadable(file_name, exc, is_zip=is_zip))
+            wb.issues.append(_unreadable(file_name, _ReadError(f"{kind}: {msg}"), is_zip=is_zip))
         return wb
+    wb.sheet_names = got["sheet_names"]
     if len(wb.sheet_names) > limits.max_sheets:
         wb.issues.append(make_issue("sheet-too-large", value=f"{len(wb.sheet_names)}个工作表",
                                     limit=f"{limits.max_sheets}个工作表"))
         return wb
     for role in SHEETS:
-        found = _find_sheet(wb.sheet_names, role)
+        found = got["roles"].get(role)
         if found is None:
             wb.issues.append(make_issue("sheet-missing", expected=SHEET_TITLES[role],
                                         value="、".join(wb.sheet_names) or "无"))
         else:
             wb.names[role] = found
-    formula_scan = None
-    if is_zip:
-        pre = _inspect_xlsx(data, file_name, wb.names, limits, formulas=False)
-        wb.issues.extend(pre)
-        if any(i.code in ("file-too-large", "sheet-too-large", "file-unreadable") for i in pre):
-            return wb
-        # decompressing the sheets for the formula scan overlaps with calamine's parse
-        formula_scan = _POOL.submit(_inspect_xlsx, data, file_name, dict(wb.names), limits)
     for role, sheet in wb.names.items():
-        try:
-            read = _load_sheet(book, sheet)
-        except Exception as exc:
-            wb.issues.append(_unreadable(file_name, exc, sheet=sheet, is_zip=is_zip))
+        read = got["sheets"][sheet]
+        if read[0] == "error":
+            wb.issues.append(_unreadable(file_name, _ReadError(f"{read[1]}: {read[2]}"), sheet=sheet, is_zip=is_zip))
             continue
-        if read.num_rows > limits.max_rows:
-            wb.issues.append(make_issue("sheet-too-large", sheet=sheet, value=f"{read.num_rows}行",
-                                        limit=f"{limits.max_rows}行"))
+        read = Sheet(*read)
+        if read.num_rows > limits.max_rows or read.width > limits.max_columns:
+            over = [f"{read.num_rows}行"] if read.num_rows > limits.max_rows else []
+            over += [f"{read.width}列"] if read.width > limits.max_columns else []
+            wb.issues.append(make_issue("sheet-too-large", sheet=sheet, value="×".join(over),
+                                        limit=f"{limits.max_rows}行×{limits.max_columns}列"))
             continue
         wb.sheets[role] = read
-    if formula_scan is not None:
-        wb.issues.extend(i for i in formula_scan.result() if i.code in ("formula-no-value", "cell-error"))
+    if wanted and wanted != wb.names:  # names spelled differently in workbook.xml: scan what was read
+        formulas = _inspect_xlsx(data, file_name, dict(wb.names), limits)
+    wb.issues.extend(i for i in formulas if i.code in ("formula-no-value", "cell-error"))
     return wb
+
+
+class _ReadError(Exception):
+    """An error calamine reported in the reader process, with its original type name."""
+
+
+def _declared_sheets(data: bytes) -> dict[str, str]:
+    """role -> sheet name, as workbook.xml lists the sheets."""
+    try:
+        names = list(_xlsx_sheet_parts(zipfile.ZipFile(io.BytesIO(data))))
+    except _ZIP_ERRORS:
+        return {}
+    return {role: found for role in SHEETS if (found := _find_sheet(names, role)) is not None}

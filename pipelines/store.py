@@ -286,8 +286,8 @@ def _arrow_items(sid: int, items: pd.DataFrame) -> pa.Table:
     """Items as an Arrow table for DuckDB to scan (object columns hold str/None)."""
     n = len(items)
 
-    def text(col: str) -> pa.Array:
-        return pa.array(items[col].tolist(), pa.string(), from_pandas=True)
+    def text(col: str) -> pa.Array:  # Arrow-backed columns pass through without a copy
+        return pa.array(items[col], pa.string(), from_pandas=True)
 
     return pa.table({
         "submission_id": pa.array(np.full(n, sid, dtype=np.int64)),
