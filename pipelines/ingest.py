@@ -14,6 +14,7 @@ import json
 import re
 import sys
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterable
@@ -21,7 +22,9 @@ from typing import Callable, Iterable
 from .checks import CheckedReturn, check_return
 from .read import EXCEL_SUFFIXES
 from .reference import Reference, load_reference
-from .store import DEFAULT_DB, LoadResult, save_checked
+from .store import DEFAULT_DB, LoadResult, init_db, save_checked
+
+_PREPARE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="db-prepare")
 
 
 def ingest_bytes(db_path: Path | str, data: bytes, file_name: str, *, who: str | None = None,
@@ -37,7 +40,11 @@ def _check_and_save(db_path: Path | str, data: bytes, file_name: str, *, who: st
                     source: str = "cli", dry_run: bool = False, ref: Reference | None = None,
                     today: date | None = None, received_at: datetime | None = None,
                     on_wait: Callable[[str], None] | None = None) -> tuple[CheckedReturn, LoadResult]:
+    # the database is opened and its schema checked while the file is being read
+    ready = None if dry_run else _PREPARE.submit(init_db, db_path)
     checked = check_return(data, file_name, ref=ref, today=today)
+    if ready is not None:
+        ready.result()
     kwargs = {"on_wait": on_wait} if on_wait is not None else {}
     return checked, save_checked(db_path, checked, data, who=who, source=source, dry_run=dry_run,
                                  received_at=received_at, **kwargs)

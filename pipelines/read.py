@@ -17,7 +17,10 @@ import re
 import zipfile
 import zlib
 import multiprocessing
+import sys
 import threading
+import types
+from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -487,11 +490,12 @@ class _SheetReader:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def submit(self, data: bytes) -> Future:
-        try:
-            return self._get().submit(_read_sheets, data)
-        except BrokenProcessPool:
-            self._reset()
-            return self._get().submit(_read_sheets, data)
+        with _main_hidden():
+            try:
+                return self._get().submit(_read_sheets, data)
+            except BrokenProcessPool:
+                self._reset()
+                return self._get().submit(_read_sheets, data)
 
     def result(self, fut: Future) -> dict:
         try:
@@ -499,6 +503,23 @@ class _SheetReader:
         except (BrokenProcessPool, TimeoutError) as exc:
             self._reset()
             raise _ReaderCrashed(type(exc).__name__) from exc
+
+
+@contextmanager
+def _main_hidden():
+    """Start reader processes without the parent's __main__: multiprocessing would
+    otherwise run that script again in each one (a benchmark, a test file, a
+    notebook), and the reader needs nothing from it."""
+    with _MAIN_LOCK:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main
+
+
+_MAIN_LOCK = threading.Lock()
 
 
 def _reader_init() -> None:
