@@ -57,7 +57,6 @@ ITEM_HEADERS = {
     "note": ("备注",),
 }
 ITEM_REQUIRED = ("name", "type", "sector")
-NON_TEXT = ("seq", "start_date", "funding")  # typed cells: shown as text only in messages
 NOTE_PREFIXES = ("注：", "注:", "说明：", "说明:", "填表说明", "填报说明", "备注：", "备注:")
 TOTAL_MARKS = {"合计", "总计", "小计", "合计：", "总计："}
 
@@ -426,11 +425,11 @@ def _check_items(sheet_data: Sheet, sheet: str, ref: Reference, out: CheckedRetu
     name_key = pc.utf8_lower(pc.replace_substring_regex(pc.utf8_normalize(name, "NFKC"), r"[\s:：]+", ""))
     type_key = pc.coalesce(item_type, txt["type"])
     named = pc.not_equal(name, "")
-    keys = pc.binary_join_element_wise(name_key, type_key, "\x1f").filter(named)
-    if pc.count_distinct(keys).as_py() < len(keys):
+    keys = pc.binary_join_element_wise(name_key, type_key, "\x1f")
+    named_keys = keys.filter(named)
+    if pc.count_distinct(named_keys).as_py() < len(named_keys):
         first_seen: dict[str, int] = {}
-        for i, (k, nm) in enumerate(zip(pc.binary_join_element_wise(name_key, type_key, "\x1f").to_pylist(),
-                                        name.to_pylist())):
+        for i, (k, nm) in enumerate(zip(keys.to_pylist(), name.to_pylist())):
             if not nm:
                 continue
             if k in first_seen:
@@ -458,13 +457,13 @@ def _check_items(sheet_data: Sheet, sheet: str, ref: Reference, out: CheckedRetu
     }).to_pandas(types_mapper=_ARROW_TYPES.get)
     out.items.insert(out.items.columns.get_loc("sector_code") + 1, "partners",
                      pd.Series(partners.to_pylist(), dtype=object))
-    flat = pc.list_flatten(partners)
+    flat = pc.list_flatten(partners).to_pylist()
     kinds = dict(zip(ref.partners["code"], ref.partners["kind"]))
     out.item_partners = pd.DataFrame({
         "row": pd.Series(np.asarray(rowno, dtype="int64")[pc.list_parent_indices(partners).to_numpy()],
                          dtype="int64"),
-        "partner_code": pd.Series(flat.to_pylist(), dtype=object),
-        "partner_kind": pd.Series([kinds[c] for c in flat.to_pylist()], dtype=object),
+        "partner_code": pd.Series(flat, dtype=object),
+        "partner_kind": pd.Series([kinds[c] for c in flat], dtype=object),
     })
 
 

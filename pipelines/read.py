@@ -31,7 +31,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .issues import Issue, make_issue
-from .normalise import raw_text
 from .reference import norm_key
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -74,13 +73,6 @@ class Sheet:
         self.num_rows = num_rows
         self.width = max(columns) + 1 if columns else 0
 
-    @classmethod
-    def from_rows(cls, rows: list[list]) -> "Sheet":
-        """A sheet from Python rows (tests, and cells already read some other way)."""
-        width = max(map(len, rows), default=0)
-        cols = {j: pa.array([_cell_text(r[j]) if j < len(r) else "" for r in rows], pa.string()) for j in range(width)}
-        return cls(cols, len(rows))
-
     def column(self, j: int) -> pa.Array:
         col = self._columns.get(j)
         return col if col is not None else pa.nulls(self.num_rows, pa.string()).fill_null("")
@@ -106,10 +98,6 @@ def _text_column(col: pa.Array) -> pa.Array:
         col = pc.replace_substring_regex(col, _DATETIME_TEXT, r"\1 \2")
         col = pc.replace_substring_regex(col, r"^(\d{4}-\d{2}-\d{2}) 00:00$", r"\1")
     return col
-
-
-def _cell_text(value) -> str:
-    return value if value.__class__ is str else raw_text(value)
 
 
 def _load_sheet(reader, name: str) -> Sheet:
