@@ -8,6 +8,8 @@ a 50,000-row return costs little more than reading it.
 from __future__ import annotations
 
 import hashlib
+import re
+from itertools import chain
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -285,11 +287,15 @@ def _partner_info(ref: Reference):
     lookup = ref.lookups["partner"]
     kinds = dict(zip(ref.partners["code"], ref.partners["kind"]))
 
+    resolved: dict[str, object] = {}  # a country recurs in many cells: one lookup per spelling
+
     def info(raw):
         parts = split_partners(raw)
         codes, problems = [], []
         for p in parts:
-            m = lookup.resolve(p)
+            m = resolved.get(p)
+            if m is None:
+                m = resolved[p] = lookup.resolve(p)
             if m.ok:
                 if m.code not in codes:
                     codes.append(m.code)
@@ -390,7 +396,6 @@ def _check_items(sheet_data: Sheet, sheet: str, ref: Reference, out: CheckedRetu
         else:
             rep.add(make_issue("partner-required", sheet=sheet, row=rowno[i], column=partner_col,
                                value=text["partners"][i], item_type=t, need=NEED_ZH[wanted]))
-    partners = pinfo.column(lambda info: info[0], pa.list_(pa.string()))
 
     stl = ref.lookups["status"]
     smap = _Distinct(txt["status"], lambda v: stl.resolve(v).code)
@@ -455,13 +460,13 @@ def _check_items(sheet_data: Sheet, sheet: str, ref: Reference, out: CheckedRetu
         "funding_wan": funding,
         "note": nullable(txt["note"]),
     }).to_pandas(types_mapper=_ARROW_TYPES.get)
-    out.items.insert(out.items.columns.get_loc("sector_code") + 1, "partners",
-                     pd.Series(partners.to_pylist(), dtype=object))
-    flat = pc.list_flatten(partners).to_pylist()
+    partners = pinfo.objects(lambda info: info[0])  # one list per distinct cell, shared by its rows
+    out.items.insert(out.items.columns.get_loc("sector_code") + 1, "partners", pd.Series(partners, dtype=object))
+    flat = list(chain.from_iterable(partners))
     kinds = dict(zip(ref.partners["code"], ref.partners["kind"]))
+    per_row = pinfo.column(lambda info: len(info[0]), pa.int64()).to_numpy()
     out.item_partners = pd.DataFrame({
-        "row": pd.Series(np.asarray(rowno, dtype="int64")[pc.list_parent_indices(partners).to_numpy()],
-                         dtype="int64"),
+        "row": pd.Series(np.repeat(np.asarray(rowno, dtype="int64"), per_row), dtype="int64"),
         "partner_code": pd.Series(flat, dtype=object),
         "partner_kind": pd.Series([kinds[c] for c in flat], dtype=object),
     })
@@ -482,9 +487,18 @@ class _Distinct(dict):
 
     def column(self, fn, type_: pa.DataType = pa.string()) -> pa.Array:
         """fn(result) for every row, as an Arrow column."""
+        return pa.array([fn(r) for r in self.values()], type_).take(self._index())
+
+    def objects(self, fn) -> np.ndarray:
+        """fn(result) for every row, as Python objects (rows with the same text share one)."""
+        per_value = np.empty(len(self), dtype=object)
+        per_value[:] = [fn(r) for r in self.values()]
+        return per_value[self._index().to_numpy()]
+
+    def _index(self) -> pa.Array:
         if self._idx is None:
             self._idx = pc.index_in(self._arr, value_set=self._uniq)
-        return pa.array([fn(r) for r in self.values()], type_).take(self._idx)
+        return self._idx
 
 
 class _LazyList:
@@ -524,8 +538,13 @@ _MARK_RX = "^(?:" + "|".join(sorted({r"[\s\x{3000}]*".join(m.rstrip("：:")) for
     + r")[\s\x{3000}]*[:：]?$"
 
 
-def _funding(v) -> tuple[float, str | None]:
+_PLAIN_NUMBER = re.compile(r"\d{1,15}(?:\.\d{1,15})?")
+
+
+def _funding(v: str) -> tuple[float, str | None]:
     """(万元 or NaN, problem): problem is 'not-a-number' or 'negative'."""
+    if _PLAIN_NUMBER.fullmatch(v):  # what almost every cell holds: no need for parse_number
+        return float(v), None
     num = parse_number(v)
     if num.problem:
         return np.nan, "not-a-number"
@@ -546,7 +565,9 @@ def _check_totals(out: CheckedReturn, ref: Reference, ind_sheet: str, items_shee
     if items.empty:
         out.report.add(make_issue("items-empty", sheet=items_sheet, count=len(reported)))
         return
-    counts = items[items["is_live"]].groupby("indicator_code").size()
+    live = pa.array(items["indicator_code"], pa.string(), from_pandas=True).filter(
+        pa.array(items["is_live"].to_numpy(dtype=bool)))
+    counts = {c["values"]: c["counts"] for c in pc.value_counts(live).to_pylist()}
     for r in reported.itertuples():
         c = int(counts.get(r.indicator_code, 0))
         if c != int(r.value):

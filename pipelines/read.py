@@ -466,7 +466,7 @@ class _SheetReader:
             if self._pool is None:
                 ctx = multiprocessing.get_context("forkserver")
                 ctx.set_forkserver_preload(["pipelines.read"])
-                self._pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx, initializer=_reader_init)
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_reader_init)
             return self._pool
 
     def _reset(self) -> None:
