@@ -8,7 +8,7 @@ measured in the same run on the same file: ``python_calamine`` alone reading
 every sheet, and ``pandas.read_excel(engine="openpyxl")`` reading the item
 sheet. The ratios are what matter (target: check+load <= 1.5x calamine).
 
-    python bench/ingest.py [--sizes 1000 10000 50000] [--repeat 3]
+    python bench/ingest.py [--sizes 1000 10000 50000] [--repeat 5]
 """
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def best(fn, data: bytes, repeat: int, fresh_db: bool = False) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000])
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--skip-openpyxl", action="store_true", help="skip the slow openpyxl baseline")
     args = ap.parse_args(argv)
     load_reference()

@@ -453,7 +453,8 @@ class _SheetReader:
     whatever <dimension> says, and a 6 KB file with a cell at XFD1048576 makes
     it ask for hundreds of GB and abort: only that process goes, the app stays
     up, and the next file gets a fresh one. Reading there also runs on another
-    core while this process scans the package for formulas."""
+    core while this process scans the package for formulas. One process, kept
+    warm between files: uploads arriving together are read one after another."""
 
     TIMEOUT = 120.0  # seconds for one workbook
 
