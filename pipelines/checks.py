@@ -1,17 +1,17 @@
 """Check a return cell by cell: raw sheets -> typed tables + a Report.
 
 ``check_return(data, file_name)`` is the one entry point the upload page, the
-command line, the demo generator and the benchmark all use. Columns are
-checked a distinct value at a time and rows are flagged with pandas masks, so
-a 50,000-row return costs little more than reading it.
+command line, the demo generator and the benchmark all use. 表2's columns
+are checked a distinct value at a time and rows are flagged with Arrow masks,
+so a 50,000-row return costs little more than reading it.
 """
 from __future__ import annotations
 
 import hashlib
 import re
-from itertools import chain
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain
 
 import numpy as np
 import pandas as pd
