@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import re
 import socket
-import time
 import tomllib
 import zipfile
 from datetime import date
@@ -32,7 +31,6 @@ REPO = Path(__file__).resolve().parent.parent
 TODAY = date(2021, 3, 1)
 T1, T2 = "表1 指标进展", "表2 合作事项明细"
 T1_PART, T2_PART = "xl/worksheets/sheet2.xml", "xl/worksheets/sheet3.xml"  # as write_return saves them
-FAST = 2.0  # seconds: loose, the point is "not minutes"
 
 
 @pytest.fixture(scope="module")
@@ -96,12 +94,6 @@ def codes(wb_or_checked) -> list[tuple[str, str | None]]:
     return [(i.code, i.sheet) for i in issues if i.severity == "error"]
 
 
-def timed(fn):
-    t = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t
-
-
 # --------------------------------------------------------------------------
 # (a) zip bombs: refused from the zip directory, before anything is decompressed
 def padded(xml: bytes, before: bytes, megabytes: int):
@@ -134,21 +126,20 @@ def test_zip_bomb_in_shared_strings_is_refused_before_calamine_opens_it(valid, c
     over = DEFAULT_LIMITS.max_uncompressed_bytes // (1 << 20) + 20
     bomb = rezip(with_sst, stream={"xl/sharedStrings.xml": padded(sst, b"</sst>", over)})
     assert len(bomb) < 5 * 1024 * 1024 < over * 1024 * 1024  # small on disk, huge inside
-    wb, took = timed(lambda: read_workbook(bomb, "炸弹.xlsx"))
+    wb = read_workbook(bomb, "炸弹.xlsx")
     assert codes(wb) == [("file-too-large", None)]
     msg = wb.issues[0].message
     assert "解压后有" in msg and f"上限{DEFAULT_LIMITS.max_uncompressed_bytes // (1 << 20)}.0 MB" in msg, msg
     assert calamine.opened == 0
-    assert took < FAST
 
 
 def test_zip_bomb_in_a_sheet_is_refused_with_the_limit_named(valid, calamine):
     limits = Limits(max_uncompressed_bytes=8 * 1024 * 1024)
     bomb = rezip(valid, stream={T2_PART: padded(part(valid, T2_PART), b"</sheetData>", 16)})
-    wb, took = timed(lambda: read_workbook(bomb, "bomb.xlsx", limits))
+    wb = read_workbook(bomb, "bomb.xlsx", limits)
     assert codes(wb) == [("file-too-large", None)]
     assert "超过上限8.0 MB" in wb.issues[0].message
-    assert calamine.opened == 0 and took < FAST
+    assert calamine.opened == 0
 
 
 def test_a_part_larger_than_its_directory_entry_says_is_unreadable_not_a_crash(valid, calamine):
@@ -170,10 +161,10 @@ def test_a_part_larger_than_its_directory_entry_says_is_unreadable_not_a_crash(v
 # (b) sheet dimensions: refused without building a single row
 def test_sheet_claiming_a_million_rows_is_refused_without_building_it(valid, calamine):
     xml = re.sub(rb'<dimension ref="[^"]+"', b'<dimension ref="A1:K1000000"', part(valid, T2_PART))
-    wb, took = timed(lambda: read_workbook(rezip(valid, replace={T2_PART: xml}), "big.xlsx"))
+    wb = read_workbook(rezip(valid, replace={T2_PART: xml}), "big.xlsx")
     assert codes(wb) == [("sheet-too-large", T2)]
     assert "1000000行" in wb.issues[0].message and f"上限{DEFAULT_LIMITS.max_rows}行" in wb.issues[0].message
-    assert calamine.opened == 0 and took < FAST
+    assert calamine.opened == 0
 
 
 @pytest.mark.parametrize("ref, dimension, shown", [
@@ -185,10 +176,9 @@ def test_a_far_cell_is_refused_whatever_the_dimension_says(valid, calamine, ref,
     xml = re.sub(rb'<dimension ref="[^"]+"\s*/>', dimension or b"", part(valid, T2_PART))
     row = re.sub(r"[A-Z]", "", ref)
     xml = xml.replace(b"</sheetData>", f'<row r="{row}"><c r="{ref}" t="n"><v>1</v></c></row></sheetData>'.encode())
-    wb, took = timed(lambda: read_workbook(rezip(valid, replace={T2_PART: xml}), "far.xlsx"))
+    wb = read_workbook(rezip(valid, replace={T2_PART: xml}), "far.xlsx")
     assert codes(wb) == [("sheet-too-large", T2)]
     assert shown in wb.issues[0].message
-    assert took < FAST
     # 500 GB stops the reader process, not this one; the next file gets a new reader
     assert calamine.crashed == (1 if ref == "XFD1048576" else 0)
     assert read_workbook(valid, "next.xlsx").sheets.keys() == {"cover", "indicators", "items"}
@@ -216,8 +206,8 @@ def test_cells_without_references_are_counted_along_their_row(valid, calamine):
     assert codes(wb) == [("sheet-too-large", T2)] and f"{DEFAULT_LIMITS.max_columns + 1}列" in wb.issues[0].message
 
 
-def test_the_extent_scan_stays_cheap_on_a_large_honest_sheet():
-    # 20,000 item rows: the scan must cost a fraction of what parsing does
+def test_the_extent_scan_sizes_a_large_honest_sheet():
+    # 20,000 item rows (what the scan costs is measured in bench/hostile.py, not here)
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet("s")
     for i in range(20_000):
@@ -226,9 +216,8 @@ def test_the_extent_scan_stays_cheap_on_a_large_honest_sheet():
     wb.save(buf)
     z = zipfile.ZipFile(buf)
     with z.open("xl/worksheets/sheet1.xml") as fh:
-        extent, took = timed(lambda: read._sheet_extent(fh, DEFAULT_LIMITS))
+        extent = read._sheet_extent(fh, DEFAULT_LIMITS)
     assert extent[0] == 20_000 and extent[1] <= 11
-    assert took < 1.0
 
 
 # --------------------------------------------------------------------------
@@ -238,9 +227,9 @@ def test_file_over_max_file_bytes_is_refused_unopened(valid, calamine):
     assert codes(wb) == [("file-too-large", None)]
     assert "超过上限" in wb.issues[0].message and calamine.opened == 0
     huge = b"PK\x03\x04" + bytes(DEFAULT_LIMITS.max_file_bytes)
-    wb, took = timed(lambda: read_workbook(huge, "大文件.xlsx"))
+    wb = read_workbook(huge, "大文件.xlsx")
     assert codes(wb) == [("file-too-large", None)] and "超过上限50.0 MB" in wb.issues[0].message
-    assert calamine.opened == 0 and took < FAST
+    assert calamine.opened == 0
 
 
 def test_upload_limit_in_streamlit_config_matches_max_file_bytes():

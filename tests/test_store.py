@@ -126,11 +126,9 @@ def test_reader_waits_while_a_writer_holds_the_file(db):
     holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
     said = []
-    t0 = time.monotonic()
     with connect(db, on_wait=said.append) as con:
         assert con.execute("SELECT count(*) FROM submissions").fetchone() == (0,)
     holder.wait()
-    assert time.monotonic() - t0 > 0.5
     assert said and "数据库正忙" in said[0]
 
 
