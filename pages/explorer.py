@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import filters
-from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data
+from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, write_csv
 
 SHOW_MAX = 2000  # rows drawn in the page; the download always has every row
 BIG_EXCEL = 20_000  # above this many rows, writing Excel takes long: offer CSV as well
@@ -143,7 +143,7 @@ else:
     if big:
         cols[1].download_button(
             f"下载以上 {total:,} 行（CSV，较快）",
-            lambda: to_display(q("items_at", as_of, **args)).to_csv(index=False).encode("utf-8-sig"),
+            lambda: write_csv(to_display(q("items_at", as_of, **args))),
             file_name=f"合作事项明细_{as_of.isoformat()}.csv", icon=":material/download:", on_click="ignore",
             mime="text/csv", help="CSV 可直接用 Excel 或 WPS 打开；筛选条件见本页，不写入文件")
 

@@ -22,6 +22,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import column_index_from_string, get_column_letter, quote_sheetname
 
 from .checks import COVER_LABELS, IND_HEADERS, ITEM_HEADERS
+from .export import neutralise, put
 from .issues import ERROR, SEVERITY_ZH, Issue
 from .read import DEFAULT_LIMITS, ZIP_MAGIC
 from .reference import norm_key
@@ -163,6 +164,9 @@ def _rebuild(data: bytes) -> tuple[Workbook | None, dict[str, str]]:
         names[name] = ws.title
         for row in rows:
             ws.append([_rebuilt(v) for v in row])
+        for row in ws.iter_rows():  # values, not formulas: a text "=..." stays text
+            for cell in row:
+                neutralise(cell)
     if not wb.worksheets:
         return None, {}
     return wb, names
@@ -356,7 +360,7 @@ def _issue_sheet(wb: Workbook, file_name: str, issues: list[Issue], places: list
         values = [SEVERITY_ZH.get(i.severity, i.severity), i.sheet, i.row, i.column, i.value,
                   i.message, i.suggestion, p.text]
         for c, v in enumerate(values, 1):
-            cell = ws.cell(row=r, column=c, value=_plain(v) if isinstance(v, str) else v)
+            cell = put(ws, r, c, _plain(v) if isinstance(v, str) else v)
             if c == 6:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
         ws.cell(row=r, column=1).fill = _fill(ERROR_FILL if i.severity == ERROR else WARNING_FILL)

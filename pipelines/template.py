@@ -39,6 +39,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .checks import COVER_LABELS, IND_HEADERS, ITEM_HEADERS
+from .export import is_risky, neutralise, put
 from .normalise import Period, parse_date, parse_period
 from .read import SHEET_TITLES
 from .reference import Reference, load_reference
@@ -124,6 +125,10 @@ def write_return(*, unit_code: str, period: Period, values: dict[str, int | None
         _add_item_validations(ws_items, lists, ref, last_row=last_row)
     _write_guide(wb.create_sheet(GUIDE_SHEET), ref, validation, previous_values is not None, correction)
     wb.active = 0
+    for ws in wb.worksheets:  # text typed by people (names, notes, filler) never becomes a formula
+        for row in ws.iter_rows():
+            for cell in row:
+                neutralise(cell)
 
     buf = io.BytesIO()
     wb.save(buf)
@@ -274,6 +279,7 @@ class _Tail:
     first_row: int
     rows: list[list]
     styles: list[int]
+    quoted: list[int]  # the same styles with Excel's quote prefix, for text that starts like a formula
     width: int = field(default=len(ITEM_COLUMNS))
 
 
@@ -296,22 +302,28 @@ def _write_items(ws, rows: list[list], validation: bool) -> _Tail | None:
     # The first item row goes through openpyxl, which registers its cell
     # styles; the others reuse those style ids in _append_rows.
     first = ITEM_HEADER_ROW + 1
-    styles = []
+    styles, quoted = [], []
     for c, value in enumerate(rows[0], 1):
-        cell = ws.cell(row=first, column=c, value=value)
+        cell = put(ws, first, c, value)
+        prefixed = cell.quotePrefix
         cell.protection = _UNLOCKED
         if c == date_col:
             cell.number_format = _DATE_FORMAT
+        cell.quotePrefix = False
         styles.append(cell.style_id)
+        cell.quotePrefix = True
+        quoted.append(cell.style_id)
+        cell.quotePrefix = prefixed
     if len(rows) == 1:
         return None
-    return _Tail(first_row=first + 1, rows=rows[1:], styles=styles)
+    return _Tail(first_row=first + 1, rows=rows[1:], styles=styles, quoted=quoted)
 
 
 def _append_rows(data: bytes, part: str, tail: _Tail) -> bytes:
     """Add ``tail`` rows to a saved sheet part: 50,000 rows in well under a second."""
     letters = [get_column_letter(c) for c in range(1, tail.width + 1)]
     sattr = [f' s="{s}"' if s else "" for s in tail.styles]
+    qattr = [f' s="{s}"' for s in tail.quoted]
     out: list[str] = []
     texts: dict[str, str] = {}  # escaped once per distinct string
     r = tail.first_row
@@ -331,7 +343,8 @@ def _append_rows(data: bytes, part: str, tail: _Tail) -> bytes:
                 text = texts.get(v)
                 if text is None:
                     text = texts[v] = escape(ILLEGAL_CHARACTERS_RE.sub("", v))
-                cells.append(f'<c r="{ref}"{sattr[c]} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+                style = qattr[c] if is_risky(v) else sattr[c]  # an inline string is never evaluated
+                cells.append(f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
         out.append(f'<row r="{r}">{"".join(cells)}</row>')
         r += 1
     last_row = r - 1

@@ -1,7 +1,6 @@
 """What every page needs: the database, cached queries, the demo banner, charts."""
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from pipelines import store
+from pipelines.export import write_csv, write_workbook  # noqa: F401  (re-exported for pages)
 from pipelines.normalise import period_label  # noqa: F401  (re-exported for pages)
 from pipelines.reference import Reference, load_reference
 
@@ -180,12 +180,8 @@ def _export_popover(fig, key: str, title: str) -> None:
             st.caption("图表已变化，请重新生成。")
 
 
-def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        for name, df in sheets.items():
-            df.to_excel(xw, sheet_name=name[:31], index=False)
-    return buf.getvalue()
+# Every download goes through the one safe writer (text stays text, never a formula).
+excel_bytes = write_workbook
 
 
 def table_height(rows: int, cap: int = 20) -> int:
