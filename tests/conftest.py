@@ -105,3 +105,21 @@ def _cfb(streams: dict[str, bytes]) -> bytes:
               + struct.pack("<HHHHH6xIIIIIIIII", 0x3E, 3, 0xFFFE, 9, 6, 0, 1, 1, 0, 4096, end, 0, end, 0)
               + struct.pack("<109I", 0, *([free] * 108)))
     return header + fat_sector + entries + body
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """Record what each st.download_button was given (the page builds the Excel on click)."""
+    import streamlit
+    from streamlit.delta_generator import DeltaGenerator
+
+    seen: list[dict] = []
+    original = DeltaGenerator.download_button
+
+    def spy(self, label, data, *args, **kwargs):
+        seen.append({"label": label, "data": data, "file_name": kwargs.get("file_name")})
+        return original(self, label, data, *args, **kwargs)
+    monkeypatch.setattr(DeltaGenerator, "download_button", spy)  # st.columns(...)[i].download_button
+    monkeypatch.setattr(streamlit, "download_button",
+                        lambda *a, **kw: spy(streamlit._main, *a, **kw))  # st.download_button
+    return seen

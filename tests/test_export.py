@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
-import streamlit
-from streamlit.testing.v1 import AppTest
 
 from pipelines.annotate import LIST_SHEET, annotate_workbook
 from pipelines.checks import check_return
@@ -24,8 +21,8 @@ from pipelines.normalise import parse_period
 from pipelines.reference import load_reference
 from pipelines.template import write_return
 from tests.factories import load_values
+from tests.test_pages_items import run_page
 
-REPO = Path(__file__).resolve().parent.parent
 HOSTILE = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\t=1+1", "\r=1+1",
            "＝1+1"]
 
@@ -106,37 +103,11 @@ def test_annotated_workbook_issue_list_is_text():
 
 # --------------------------------------------------------------------------
 # the pages' downloads
-@pytest.fixture
-def downloads(monkeypatch):
-    from streamlit.delta_generator import DeltaGenerator
-
-    seen: list[dict] = []
-    original = DeltaGenerator.download_button
-
-    def spy(self, label, data, *args, **kwargs):
-        seen.append({"label": label, "data": data, "file_name": kwargs.get("file_name")})
-        return original(self, label, data, *args, **kwargs)
-    monkeypatch.setattr(DeltaGenerator, "download_button", spy)
-    monkeypatch.setattr(streamlit, "download_button", lambda *a, **kw: spy(streamlit._main, *a, **kw))
-    return seen
-
-
 @pytest.fixture(scope="module")
 def hostile_db(tmp_path_factory):
     db = tmp_path_factory.mktemp("hostile") / "kjhz.duckdb"
     load_values(db, "150200", "2019H1", {"I09": len(HOSTILE)}, items=hostile_items(), tag="_=cmd")
     return db
-
-
-def run_page(monkeypatch, db, page: str, **params) -> AppTest:
-    monkeypatch.setenv("KJHZ_DB", str(db))
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page(f"pages/{page}.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def _bytes(entry) -> bytes:

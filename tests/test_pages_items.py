@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit
 from streamlit.testing.v1 import AppTest
 
 from pipelines.store import connect
@@ -176,23 +175,6 @@ def _norm(df: pd.DataFrame) -> list[list[str]]:
             return f"{v:.4f}".rstrip("0").rstrip(".")
         return str(v)
     return [[cell(v) for v in row] for row in df.itertuples(index=False)]
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """Record what each st.download_button was given (the page builds the Excel on click)."""
-    from streamlit.delta_generator import DeltaGenerator
-
-    seen: list[dict] = []
-    original = DeltaGenerator.download_button
-
-    def spy(self, label, data, *args, **kwargs):
-        seen.append({"label": label, "data": data, "file_name": kwargs.get("file_name")})
-        return original(self, label, data, *args, **kwargs)
-    monkeypatch.setattr(DeltaGenerator, "download_button", spy)  # st.columns(...)[i].download_button
-    monkeypatch.setattr(streamlit, "download_button",
-                        lambda *a, **kw: spy(streamlit._main, *a, **kw))  # st.download_button
-    return seen
 
 
 def _excel(entry) -> dict[str, pd.DataFrame]:
