@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from ui import filters
-from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, write_csv
+from pipelines.vocab import STATE_CARRIED, STATE_NO_RETURN
+from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, table_height, write_csv
 
 SHOW_MAX = 2000  # rows drawn in the page; the download always has every row
 BIG_EXCEL = 20_000  # above this many rows, writing Excel takes long: offer CSV as well
@@ -101,8 +102,8 @@ def describe_page() -> str:
 basis = q("return_basis", as_of)
 if flt.units:
     basis = basis[basis["unit_code"].isin(flt.units)]
-older = basis[basis["state"] == "结转"]
-none = basis[basis["state"] == "缺报"]
+older = basis[basis["state"] == STATE_CARRIED]
+none = basis[basis["state"] == STATE_NO_RETURN]
 
 if total == 0:
     st.info("没有符合条件的事项。可以换一个搜索词、放宽左侧的筛选条件，或选择其他截止日期。", icon=":material/search_off:")
@@ -116,7 +117,7 @@ else:
         st.warning(f"结果较多，页面只显示前 {SHOW_MAX:,} 行（按单位、行号排列）；下载的 Excel 包含全部 {total:,} 行。"
                    "也可以用搜索或左侧筛选缩小范围。", icon=":material/table_rows:")
     shown = to_display(rows)
-    st.dataframe(shown, hide_index=True, width="stretch", height=min(640, 38 + 35 * len(shown)),
+    st.dataframe(shown, hide_index=True, width="stretch", height=table_height(len(shown), cap=None, max_px=640),
                  column_config={
                      "事项名称": st.column_config.TextColumn(pinned=True),
                      "起始日期": st.column_config.DateColumn(format="YYYY-MM-DD"),

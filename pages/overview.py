@@ -4,8 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pipelines.figures import STATUS_COLORS, pct, progress_bars
-from pipelines.progress import STATUS_ORDER, indicator_sentence, sentences_for, summary_sentence
+from pipelines.figures import STATUS_COLORS, progress_bars
+from pipelines.progress import indicator_sentence, sentences_for, summary_sentence
+from pipelines.vocab import STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, STATUS_ORDER, pct
 from ui import filters
 from ui.common import (
     excel_bytes, fmt_date, page_header, period_label, q, reference, require_data, show_chart, table_height,
@@ -25,9 +26,9 @@ if flt.units:
     st.info(f"只统计所选单位（{scope}）的合计：比例为占全区目标的比例，不判断完成状态（目标未分解到单位）。"
             "清除左侧「填报单位」筛选可看全区。", icon=":material/filter_alt:")
 n_units = len(basis)
-n_current = int((basis["state"] == "当期").sum())
-n_carried = int((basis["state"] == "结转").sum())
-n_missing = int((basis["state"] == "缺报").sum())
+n_current = int((basis["state"] == STATE_CURRENT).sum())
+n_carried = int((basis["state"] == STATE_CARRIED).sum())
+n_missing = int((basis["state"] == STATE_NO_RETURN).sum())
 ref_end = basis["reference_end"].iloc[0]
 coverage = f"{n_units}个填报单位中{n_current}个当期报送" + (f"、{n_carried}个沿用上期" if n_carried else "") + \
     (f"、{n_missing}个缺报" if n_missing else "")
@@ -97,7 +98,7 @@ with left:
     })
     st.dataframe(b, hide_index=True, width="stretch", height=table_height(len(b)))
     if n_missing:
-        st.warning("截至该日期没有任何报表的单位：" + "、".join(basis.loc[basis["state"] == "缺报", "unit_name"]))
+        st.warning("截至该日期没有任何报表的单位：" + "、".join(basis.loc[basis["state"] == STATE_NO_RETURN, "unit_name"]))
 with right:
     carried = q("carried_figures", as_of)
     if flt.units:

@@ -13,12 +13,14 @@ import pandas as pd
 import streamlit as st
 
 from pipelines import figures as F
-from pipelines.figures import pct
 from pipelines.normalise import parse_period
 from pipelines.progress import STATUS_ORDER
 from pipelines.queries import REGION_MEASURES
+from pipelines.vocab import (
+    BASIS_WORDS, NO_FIGURE_STATES, REPORT_MISSING, STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, pct, version_zh,
+)
 from ui import filters
-from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart
+from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart, table_height
 
 ref = reference()
 UNIT_NAMES = dict(zip(ref.units["code"], ref.units["name"]))
@@ -104,9 +106,9 @@ rank_title = {"items": "各盟市在库合作事项数排名", "share": f"各盟
               "rate": f"各盟市{short}<br>完成率排名", "value": f"各盟市{short}<br>累计值排名"}[shown]
 
 n_units = len(df)
-n_cur = int((df["state"] == "当期").sum())
-carried = df.loc[df["state"] == "结转", "unit_name"].tolist()
-absent = df.loc[df["state"].isin(["未报", "缺报"]), "unit_name"].tolist()
+n_cur = int((df["state"] == STATE_CURRENT).sum())
+carried = df.loc[df["state"] == STATE_CARRIED, "unit_name"].tolist()
+absent = df.loc[df["state"].isin(NO_FIGURE_STATES), "unit_name"].tolist()
 coverage = f"{n_cur}/{n_units}个单位当期报送" + (f"，{len(carried)}个沿用前期数字" if carried else "") + \
     (f"，{len(absent)}个未报" if absent else "")
 desc = flt.describe() if shown == "items" else None
@@ -218,19 +220,19 @@ counts = q("unit_item_counts", as_of, units=(code,), **item_filter)
 n_items = counts["items"].iloc[0] if len(counts) else pd.NA
 st.markdown(f"### {name}（{code}）")
 cols = st.columns(4)
-cols[0].metric("所用报表", "无" if b["state"] == "缺报" else _label(b["period_code"]),
+cols[0].metric("所用报表", "无" if b["state"] == STATE_NO_RETURN else _label(b["period_code"]),
                help="截至所选日期，该单位最近一期已入库报表的报告期")
-cols[1].metric("报送情况", {"当期": "当期已报", "结转": "沿用上期", "缺报": "无报表"}[b["state"]],
+cols[1].metric("报送情况", BASIS_WORDS[b["state"]],
                help=f"参照报告期末：{fmt_date(b['reference_end'])}")
 cols[2].metric("在库合作事项" + ("（已筛选）" if flt.any_item_filter else ""),
                "—" if pd.isna(n_items) else f"{int(n_items)} 项")
-cols[3].metric("报表版本", "—" if pd.isna(b["version"]) else f"第{int(b['version'])}版")
+cols[3].metric("报表版本", version_zh(b["version"]))
 
-if b["state"] == "缺报":
+if b["state"] == STATE_NO_RETURN:
     st.warning(f"截至{fmt_date(as_of)}，{name}还没有任何报表入库，没有可显示的指标和合作事项。下面是它的报送记录。",
                icon=":material/report:")
 else:
-    if b["state"] == "结转":
+    if b["state"] == STATE_CARRIED:
         st.info(f"{name}没有报送报告期末为{fmt_date(b['reference_end'])}的报表，以下数字沿用"
                 f"{fmt_date(b['period_end'])}报告期的报表。", icon=":material/history:")
     st.markdown("#### 指标进展")
@@ -245,8 +247,8 @@ else:
         "指标": table["name"],
         "计量单位": table["measure"],
         "累计值": table["value"],
-        "数据来自": [("未报送" if mrow.loc[c, "state"] == "未报" else
-                      mrow.loc[c, "period_label"] + ("（沿用）" if mrow.loc[c, "state"] == "结转" else ""))
+        "数据来自": [("未报送" if mrow.loc[c, "state"] in NO_FIGURE_STATES else
+                      mrow.loc[c, "period_label"] + ("（沿用）" if mrow.loc[c, "state"] == STATE_CARRIED else ""))
                      for c in table["indicator_code"]],
         "占全区合计": [pct(mrow.loc[c, "share_of_region"]) for c in table["indicator_code"]],
         "占全区目标": [pct(mrow.loc[c, "share_of_target"]) for c in table["indicator_code"]],
@@ -263,7 +265,7 @@ else:
         return f"background-color: {c}; color: white; font-weight: 600" if c and v in STATUS_ORDER[:4] else ""
 
     st.dataframe(show.style.map(_colour, subset=["状态"]) if has_alloc else show, hide_index=True, width="stretch",
-                 height=38 + 35 * len(show))
+                 height=table_height(len(show), cap=None))
     if table["value"].isna().all():
         st.info(f"{name}的报表中没有填写任何指标数值（表1为空）。")
 
@@ -285,7 +287,7 @@ else:
             "状态": it["status"], "投入经费（万元）": it["funding_wan"],
             "来源": [f"{f} 表2第{r}行" for f, r in zip(it["file_name"], it["source_row"])],
         })
-        st.dataframe(view, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(view)))
+        st.dataframe(view, hide_index=True, width="stretch", height=table_height(len(view), cap=None, max_px=420))
         st.download_button(f"下载{name}合作事项（Excel）", excel_bytes({"合作事项": view}),
                            file_name=f"{name}_合作事项_{as_of.isoformat()}.xlsx", icon=":material/download:")
 
@@ -296,7 +298,7 @@ if hist.empty:
 else:
     n_on = int((hist["state"] == "按时").sum())
     n_late = int((hist["state"] == "逾期").sum())
-    n_miss = int((hist["state"] == "缺报").sum())
+    n_miss = int((hist["state"] == REPORT_MISSING).sum())
     st.caption(f"截至{fmt_date(as_of)}应报{len(hist)}期：按时{n_on}期、逾期{n_late}期、缺报{n_miss}期"
                f"（报告期结束后{ref.deadline_days}天内报送为按时，按首次报送时间计）。")
     st.dataframe(pd.DataFrame({
@@ -305,7 +307,7 @@ else:
         "状态": hist["state"] + hist["flag"].map(lambda f: f"（{f}）" if f else ""),
         "首次报送": hist["first_received_at"].map(fmt_date),
         "逾期天数": hist["days_late"],
-        "当前版本": hist["version"].map(lambda v: "—" if pd.isna(v) else f"第{int(v)}版"),
+        "当前版本": hist["version"].map(version_zh),
         "版本数": hist["n_versions"],
         "未通过检查": hist["rejected_attempts"],
     }), hide_index=True, width="stretch")

@@ -6,12 +6,12 @@ from datetime import date, timedelta
 import streamlit as st
 
 from pipelines import figures
-from pipelines.figures import REPORTING_COLORS, REPORTING_TEXT_COLORS, pct
-from pipelines.reporting import STATE_LATE, STATE_MISSING, expected_periods, frequency, reminder_texts
+from pipelines.figures import REPORTING_COLORS, REPORTING_TEXT_COLORS
+from pipelines.reporting import STATE_LATE, STATE_MISSING, expected_periods, reminder_texts
+from pipelines.vocab import FREQUENCY_WORDS, pct, reporting_frequency
 from ui import filters
-from ui.common import demo_banner, excel_bytes, fmt_date, q, reference, show_chart
+from ui.common import demo_banner, excel_bytes, fmt_date, q, reference, show_chart, table_height
 
-FREQ_WORDS = {"Q": "季度", "H": "半年", "Y": "年度"}
 # URL state, so a copied link restores the view: periods=2018H2-2019H2 (the
 # whole range when absent), deadline_days=30 (data/settings.yaml when absent).
 PERIODS_PARAM, DAYS_PARAM = "periods", "deadline_days"
@@ -56,10 +56,10 @@ def _parse_days(raw: str) -> int | None:
 ref = reference()
 today = date.today()
 default_days = ref.deadline_days
-freq = frequency(ref)
+freq = reporting_frequency(ref)
 
 st.title("报送情况")
-st.caption(f"{ref.plan.name} · 各单位每{FREQ_WORDS.get(freq, freq)}报送一次 · 统计日期 {fmt_date(today)}")
+st.caption(f"{ref.plan.name} · 各单位每{FREQUENCY_WORDS.get(freq, freq)}报送一次 · 统计日期 {fmt_date(today)}")
 demo_banner()
 
 if not q("any_submissions"):
@@ -149,7 +149,7 @@ def _download(label: str, sheets, file_name: str, key: str) -> None:
 grid = t["grid"]
 tab_table, tab_period, tab_unit = st.tabs(["报送情况表", "按报告期统计", "按单位统计"])
 with tab_table:
-    st.dataframe(grid.style.map(_colour), width="stretch", height=38 + 35 * len(grid))
+    st.dataframe(grid.style.map(_colour), width="stretch", height=table_height(len(grid), cap=None))
     st.caption("格中日期为首次报送日期；「第N版」为当前有效版本（多次报送时）；「未通过」为没有通过检查、未入库的报送次数。")
     _download("下载报送情况明细（Excel）",
               lambda: {"报送情况表": grid.reset_index(), "逐份明细": t["details"],

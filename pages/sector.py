@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from pipelines.figures import clicked_codes, sector_bars, sector_growth, sector_unit_heatmap
+from pipelines.vocab import STATE_CURRENT, STATE_NO_RETURN
 from ui import filters
 from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart
 
@@ -35,10 +36,10 @@ cols[1].metric("投入经费", f"{summary['funding_wan']:,.1f} 万元",
                help=f"{int(summary['funded_items'])} 项事项填报了投入经费；未填报的不计入")
 cols[2].metric("涉及领域", f"{int(summary['sectors'])} 个")
 cols[3].metric("涉及单位", f"{int(summary['units'])} 个")
-missing = basis[basis["state"] != "当期"]
+missing = basis[basis["state"] != STATE_CURRENT]
 if len(missing):
     st.caption("统计依据：" + "；".join(
-        f"{r.unit_name}{'尚无报表' if r.state == '缺报' else '沿用' + str(r.period_code) + '报表'}"
+        f"{r.unit_name}{'尚无报表' if r.state == STATE_NO_RETURN else '沿用' + str(r.period_code) + '报表'}"
         for r in missing.itertuples()) + f"（参照报告期末：{fmt_date(basis['reference_end'].iloc[0])}）。")
 
 if n_items == 0:

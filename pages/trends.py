@@ -10,9 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from pipelines import figures as F
-from pipelines.figures import pct
+from pipelines.vocab import pct
 from ui import filters
-from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart
+from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart, table_height
 
 ref = reference()
 plan = ref.plan
@@ -113,7 +113,7 @@ if indicator == "all":
 
     table.insert(2, "结论", table.pop("结论"))
     st.dataframe(table.style.map(_colour, subset=["结论"]), hide_index=True, width="stretch",
-                 height=38 + 35 * len(table))
+                 height=table_height(len(table), cap=None))
     with st.expander("可直接引用的表述", expanded=False):
         for r in proj.itertuples():
             st.code(r.sentence + (r.sentence_recent or ""), language=None, wrap_lines=True)

@@ -21,7 +21,8 @@ from pipelines.diff import (
 from pipelines.issues import make_issue
 from pipelines.normalise import parse_period
 from pipelines.template import build_template
-from ui.common import data_key, db_path, fmt_date, q, reference
+from pipelines.vocab import reporting_frequency
+from ui.common import data_key, db_path, fmt_date, q, reference, table_height
 
 CHECKED = "upload_checked"    # hash -> {"name", "data", "checked", "preview", "preview_key"}
 DONE = "upload_done"          # hash -> what was loaded (for the success message)
@@ -112,7 +113,7 @@ with st.container(border=True):
     c1, c2, c3 = st.columns([2, 1, 2])
     unit = c1.selectbox("填报单位", ref.unit_codes, format_func=ref.unit_name, key="tpl_unit")
     kinds = list(KIND_ZH)
-    default_kind = ref.settings.get("reporting_frequency", "H")
+    default_kind = reporting_frequency(ref)
     kind = c2.selectbox("报告期类型", kinds, index=kinds.index(default_kind) if default_kind in kinds else 0,
                         format_func=KIND_ZH.get, key="tpl_kind")
     periods = plan_periods(ref, kind)
@@ -321,7 +322,7 @@ def _changes(pv: Preview) -> None:
         st.dataframe(show.style.map(lambda s: "color: #9b1c1c; font-weight: 600" if s.startswith("-") else
                                     ("color: #1a7f37; font-weight: 600" if s.startswith("+") else ""),
                                     subset=["变化"]),
-                     hide_index=True, width="stretch", height=35 * (len(show) + 1) + 3,
+                     hide_index=True, width="stretch", height=table_height(len(show), cap=None),
                      column_config={c: st.column_config.TextColumn(alignment="right")
                                     for c in (f"第{v}版", "本次", "变化")})
     item_cols = {"item_name": "事项名称", "item_type": "事项类别", "sector": "所属领域",

@@ -24,10 +24,10 @@ import pandas as pd
 
 from .normalise import time_progress
 from .reference import Reference, load_reference
-
-STATUS_DONE, STATUS_AHEAD, STATUS_SLIGHT, STATUS_BEHIND = "已完成", "超前", "略滞后", "滞后"
-STATUS_NONE, STATUS_NO_TARGET, STATUS_SUBSET = "无数据", "未设目标", "不作判断"
-STATUS_ORDER = [STATUS_DONE, STATUS_AHEAD, STATUS_SLIGHT, STATUS_BEHIND, STATUS_NO_TARGET, STATUS_SUBSET, STATUS_NONE]
+from .vocab import (  # noqa: F401  (the statuses are re-exported: callers import them from here)
+    STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, STATUS_AHEAD, STATUS_BEHIND, STATUS_DONE, STATUS_NO_TARGET,
+    STATUS_NONE, STATUS_ORDER, STATUS_SLIGHT, STATUS_SUBSET, as_of_phrase, reporting_frequency,
+)
 
 PROGRESS_COLUMNS = ["indicator_code", "value", "baseline", "target", "completion_rate", "time_progress",
                     "gap_pp", "status", "units_current", "units_carried"]
@@ -92,8 +92,7 @@ def progress_table(con, as_of: date, unit: str | None = None, ref: Reference | N
     """
     ref = ref or load_reference()
     plan = ref.plan
-    freq = ref.settings.get("reporting_frequency", "H")
-    r_end = reference_end(as_of, freq)
+    r_end = reference_end(as_of, reporting_frequency(ref))
     vals = unit_values(con, as_of)
     if unit is not None:
         vals = vals[vals["unit_code"] == unit]
@@ -131,7 +130,7 @@ def progress_table(con, as_of: date, unit: str | None = None, ref: Reference | N
 def carried_figures(con, as_of: date, ref: Reference | None = None) -> pd.DataFrame:
     """Figures taken from a period before the reference period: unit, indicator, from which period."""
     ref = ref or load_reference()
-    r_end = reference_end(as_of, ref.settings.get("reporting_frequency", "H"))
+    r_end = reference_end(as_of, reporting_frequency(ref))
     vals = unit_values(con, as_of)
     if vals.empty:
         return vals.assign(unit_name=[], indicator_name=[])
@@ -147,7 +146,7 @@ def return_basis(con, as_of: date, ref: Reference | None = None) -> pd.DataFrame
     state: 当期 (a return for the reference period), 结转 (only an earlier one), 缺报 (none).
     """
     ref = ref or load_reference()
-    r_end = reference_end(as_of, ref.settings.get("reporting_frequency", "H"))
+    r_end = reference_end(as_of, reporting_frequency(ref))
     latest = con.execute("""
         SELECT unit_code, period_end, period_code, version, received_at, submission_id FROM (
             SELECT *, row_number() OVER (PARTITION BY unit_code ORDER BY period_end DESC) AS rn
@@ -155,18 +154,12 @@ def return_basis(con, as_of: date, ref: Reference | None = None) -> pd.DataFrame
     units = ref.units[["code", "name", "sort"]].rename(columns={"code": "unit_code", "name": "unit_name"})
     out = units.merge(latest, how="left", on="unit_code")
     pe = pd.to_datetime(out["period_end"]).dt.date
-    out["state"] = ["缺报" if pd.isna(p) else ("当期" if p == r_end else "结转") for p in pe]
+    out["state"] = [STATE_NO_RETURN if pd.isna(p) else (STATE_CURRENT if p == r_end else STATE_CARRIED) for p in pe]
     out["reference_end"] = r_end
     return out.sort_values("sort").drop(columns="sort").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------
-def as_of_phrase(d: date) -> str:
-    if d.day == calendar.monthrange(d.year, d.month)[1]:
-        return f"截至{d.year}年{d.month}月底"
-    return f"截至{d.year}年{d.month}月{d.day}日"
-
-
 def gap_phrase(gap_pp: float) -> str:
     if abs(gap_pp) < 0.05:
         return "与时间进度持平"

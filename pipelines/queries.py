@@ -9,7 +9,10 @@ from datetime import date
 
 import pandas as pd
 
-from .normalise import period_label
+from .vocab import (
+    STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, STATE_NOT_REPORTED, end_phrase, money_wan, period_label,
+    reporting_frequency,
+)
 from .progress import carried_figures, progress_table, return_basis  # noqa: F401  (re-exported for pages)
 
 
@@ -155,7 +158,7 @@ def unit_item_counts(con, as_of: date, units=(), sectors=(), type_names=(), part
     basis = return_basis(con, as_of, ref)
     out = basis[["unit_code", "unit_name", "period_code", "period_end", "state"]].merge(
         counts, how="left", on="unit_code")
-    has_return = out["state"] != "缺报"
+    has_return = out["state"] != STATE_NO_RETURN
     out["items"] = out["items"].fillna(0).astype("Int64").where(has_return, pd.NA)
     out["funding_wan"] = out["funding_wan"].fillna(0.0).where(has_return)
     out["on_map"] = out["unit_code"].map(dict(zip(ref.units["code"], ref.units["on_map"]))).fillna(False)
@@ -167,7 +170,8 @@ def unit_item_counts(con, as_of: date, units=(), sectors=(), type_names=(), part
 def unit_indicator_matrix(con, as_of: date, units=()) -> pd.DataFrame:
     """One row per unit x plan indicator at ``as_of``.
 
-    value / period_code / state (当期, 结转 = carried forward from an earlier period, 未报) follow
+    value / period_code / state (当期, 结转 = carried forward from an earlier period, 未报 = no figure for
+    this indicator: no return, or its cell left blank; vocab.STATE_*) follow
     the as-of rules; region_value is the sum over all units (= progress_table's value);
     share_of_region = value / region_value; share_of_target = value / the region's target;
     alloc_target / alloc_baseline / completion_rate / gap_pp / status refer to the unit's own
@@ -179,7 +183,7 @@ def unit_indicator_matrix(con, as_of: date, units=()) -> pd.DataFrame:
 
     ref = load_reference()
     plan = ref.plan
-    r_end = reference_end(as_of, ref.settings.get("reporting_frequency", "H"))
+    r_end = reference_end(as_of, reporting_frequency(ref))
     u = ref.units[["code", "name", "short_name", "on_map", "sort"]].rename(
         columns={"code": "unit_code", "name": "unit_name", "short_name": "unit_short", "sort": "unit_sort"})
     ind = plan.indicators[["code", "short_name", "name", "unit", "target", "baseline", "kind", "sort"]].rename(
@@ -188,7 +192,7 @@ def unit_indicator_matrix(con, as_of: date, units=()) -> pd.DataFrame:
     vals = unit_values(con, as_of)[["unit_code", "indicator_code", "value", "period_end", "period_code"]]
     out = grid.merge(vals, how="left", on=["unit_code", "indicator_code"])
     pe = pd.to_datetime(out["period_end"]).dt.date
-    out["state"] = ["未报" if pd.isna(p) else ("当期" if p == r_end else "结转") for p in pe]
+    out["state"] = [STATE_NOT_REPORTED if pd.isna(p) else (STATE_CURRENT if p == r_end else STATE_CARRIED) for p in pe]
     out["value"] = out["value"].astype("float")
     out["region_value"] = out.groupby("indicator_code")["value"].transform(lambda s: s.sum(min_count=1))
     out["share_of_region"] = (out["value"] / out["region_value"]).where(out["region_value"] > 0)
@@ -265,7 +269,7 @@ def region_series(con, as_ofs=None, units=None, until: date | None = None) -> pd
 
     ref = load_reference()
     plan = ref.plan
-    freq = ref.settings.get("reporting_frequency", "H")
+    freq = reporting_frequency(ref)
     dates = sorted(set(as_ofs if as_ofs is not None else as_of_options(con)))
     if until is not None:
         dates = [d for d in dates if d <= until]
@@ -327,16 +331,6 @@ def _year_before(d: date) -> date:
         return d.replace(year=d.year - 1, day=28)
 
 
-def _end_phrase(d: date) -> str:
-    import calendar
-
-    if d.month == 12 and d.day == 31:
-        return f"{d.year}年底"
-    if d.day == calendar.monthrange(d.year, d.month)[1]:
-        return f"{d.year}年{d.month}月底"
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
 def _fmt_count(x: float) -> str:
     return f"{int(round(x)):,}"
 
@@ -356,7 +350,7 @@ def trend_projection(con, as_of: date, units=None, scope: str = "全区") -> pd.
     from .reference import load_reference
 
     plan = load_reference().plan
-    end_txt = _end_phrase(plan.end)
+    end_txt = end_phrase(plan.end)
     prev = _year_before(as_of)
     recent_from = prev if prev > plan.start else plan.start
     dates = [as_of] + ([prev] if prev > plan.start else [])
@@ -417,9 +411,9 @@ def trend_projection(con, as_of: date, units=None, scope: str = "全区") -> pd.
             if before is None:
                 sent_recent = "计划实施不足一年，最近一年的速度即为计划以来的平均速度。"
             elif v_prev is None:
-                sent_recent = f"{_end_phrase(prev)}尚无报送数据，无法按最近一年的速度推算。"
+                sent_recent = f"{end_phrase(prev)}尚无报送数据，无法按最近一年的速度推算。"
             else:
-                sent_recent = say(row["proj_recent"], f"最近一年（{_end_phrase(prev)}至{_end_phrase(as_of)}）的速度")
+                sent_recent = say(row["proj_recent"], f"最近一年（{end_phrase(prev)}至{end_phrase(as_of)}）的速度")
         row["proj_avg_rate"] = rate(row["proj_avg"])
         row["proj_recent_rate"] = rate(row["proj_recent"])
         row["reaches_avg"] = None if row["proj_avg"] is None else row["proj_avg"] >= t
@@ -796,7 +790,7 @@ def unit_metric(con, as_of: date, measure: str, indicator: str | None = None,
     ``items`` (live items at ``as_of`` matching the item filters).
     Columns: unit_code, unit_name, unit_short, on_map, metric (NaN = nothing to show),
     display (the text shown), detail (hover text: where the figure comes from), state
-    (当期 / 结转 / 未报 or 缺报), status (for ``rate``), rank (1 = largest; NaN for no data).
+    (当期 / 结转 / 未报 for an indicator, 缺报 for ``items``: vocab.NO_FIGURE_STATES), status (for ``rate``), rank (1 = largest; NaN for no data).
     """
     from .reference import load_reference
 
@@ -808,9 +802,9 @@ def unit_metric(con, as_of: date, measure: str, indicator: str | None = None,
         out["metric"] = out["items"].astype("float")
         out["display"] = [("未报送" if pd.isna(n) else f"{int(n)}项") for n in out["items"]]
         out["detail"] = [
-            "截至该日期没有报表" if s == "缺报" else
-            f"来自{period_label(p)}报表" + ("（沿用，未报送当期报表）" if s == "结转" else "")
-            + ("" if pd.isna(f) else f"；投入经费{f:,.1f}万元")
+            "截至该日期没有报表" if s == STATE_NO_RETURN else
+            f"来自{period_label(p)}报表" + ("（沿用，未报送当期报表）" if s == STATE_CARRIED else "")
+            + ("" if pd.isna(f) else f"；投入经费{money_wan(f)}")
             for s, p, f in zip(out["state"], out["period_code"], out["funding_wan"])]
         out["status"] = None
     else:
@@ -819,7 +813,7 @@ def unit_metric(con, as_of: date, measure: str, indicator: str | None = None,
         m = unit_indicator_matrix(con, as_of)
         out = m[m["indicator_code"] == indicator].copy()
         meas = out["measure"]
-        src = [("未报送该指标" if s == "未报" else f"来自{pl}" + ("（沿用更早报告期）" if s == "结转" else ""))
+        src = [("未报送该指标" if s == STATE_NOT_REPORTED else f"来自{pl}" + ("（沿用更早报告期）" if s == STATE_CARRIED else ""))
                for s, pl in zip(out["state"], out["period_label"])]
         if measure == "value":
             out["metric"] = out["value"]

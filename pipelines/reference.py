@@ -186,11 +186,15 @@ class Reference:
 
     @property
     def source_note(self) -> str:
-        return self.settings.get("source_note", "数据来源：各盟市报送数据")
+        from .vocab import source_note
+
+        return source_note(self)
 
     @property
     def deadline_days(self) -> int:
-        return int(self.settings.get("deadline_days", 15))
+        from .vocab import deadline_days
+
+        return deadline_days(self)
 
 
 def _load_plan(plan_id: str) -> Plan:

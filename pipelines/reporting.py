@@ -32,11 +32,11 @@ import pandas as pd
 from .normalise import Period, period_from_end
 from .progress import reference_end
 from .reference import Reference, load_reference
-
-STATE_ON_TIME, STATE_LATE, STATE_MISSING, STATE_PENDING = "按时", "逾期", "缺报", "待报"
-STATE_ORDER = [STATE_ON_TIME, STATE_LATE, STATE_MISSING, STATE_PENDING]
-FLAG_WARNINGS = "有提示"
-RECEIVED_STATES = (STATE_ON_TIME, STATE_LATE)
+from .vocab import (  # noqa: F401  (FLAG_WARNINGS re-exported)
+    FLAG_WARNINGS, REPORT_LATE as STATE_LATE, REPORT_MISSING as STATE_MISSING, REPORT_ON_TIME as STATE_ON_TIME,
+    REPORT_ORDER as STATE_ORDER, REPORT_PENDING as STATE_PENDING, REPORT_RECEIVED as RECEIVED_STATES, date_zh,
+    deadline_days as settings_deadline_days, month_day_zh, pct, reporting_frequency as frequency,
+)
 
 MATRIX_COLUMNS = [
     "unit_code", "unit_name", "unit_sort", "period_code", "period_label", "period_end", "deadline",
@@ -52,14 +52,6 @@ RATE_COLUMNS = ["expected", "received", "on_time", "late", "missing", "pending",
 def _next(p: Period) -> Period:
     last = {"Q": 4, "H": 2, "Y": 1}[p.kind]
     return Period(p.kind, p.year, p.n + 1) if p.n < last else Period(p.kind, p.year + 1, 1)
-
-
-def settings_deadline_days(ref: Reference | None = None) -> int:
-    return (ref or load_reference()).deadline_days
-
-
-def frequency(ref: Reference | None = None) -> str:
-    return str((ref or load_reference()).settings.get("reporting_frequency", "H"))
 
 
 def expected_periods(today: date | None = None, ref: Reference | None = None) -> list[Period]:
@@ -212,15 +204,6 @@ def reporting_reminders(con, today: date | None = None, deadline_days: int | Non
     return reminders(reporting_matrix(con, today, deadline_days, units, start, end))
 
 
-def _md(d: date, today: date) -> str:
-    return f"{d.month}月{d.day}日" if d.year == today.year else f"{d.year}年{d.month}月{d.day}日"
-
-
-def _ymd(d) -> str:
-    d = pd.Timestamp(d).date()
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
 def reminder_texts(todo: pd.DataFrame, due: date, today: date | None = None) -> pd.DataFrame:
     """One copyable Chinese reminder per unit: missing returns to send by ``due``; late ones noted.
 
@@ -240,11 +223,11 @@ def reminder_texts(todo: pd.DataFrame, due: date, today: date | None = None) -> 
         parts = []
         if len(miss):
             labels = "、".join(r.period_label for r in miss)
-            deadlines = "、".join(_ymd(r.deadline) for r in miss)
-            parts.append(f"请{name}于{_md(due, today)}前补报{labels}报表"
+            deadlines = "、".join(date_zh(r.deadline) for r in miss)
+            parts.append(f"请{name}于{month_day_zh(due, today)}前补报{labels}报表"
                          f"（原定报送截止日期为{deadlines}，目前仍未收到）。")
         if len(late):
-            bits = [f"{r.period_label}报表于{_ymd(r.first_received_at)}报送，比截止日期（{_ymd(r.deadline)}）"
+            bits = [f"{r.period_label}报表于{date_zh(r.first_received_at)}报送，比截止日期（{date_zh(r.deadline)}）"
                     f"晚{int(r.days_overdue)}天" for r in late]
             lead = "另，" if parts else f"{name}："
             parts.append(lead + "；".join(bits) + "。请今后在每个报告期结束后按时报送。")
@@ -255,17 +238,6 @@ def reminder_texts(todo: pd.DataFrame, due: date, today: date | None = None) -> 
 
 # --------------------------------------------------------------------------
 # The page's tables, computed once per (data, arguments) and cached by the page
-def _date_zh(d) -> str:
-    if d is None or pd.isna(d):
-        return "—"
-    d = pd.Timestamp(d).date()
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-def _pct(x) -> str:
-    return "—" if x is None or pd.isna(x) else f"{x * 100:.1f}%"
-
-
 def cell_word(r) -> str:
     """The 报送情况表 cell: 「按时 7月10日 第2版 · 有提示 · 未通过1次」, 「缺报（已逾期30天）」, 「待报」."""
     if r.state in RECEIVED_STATES:
@@ -292,7 +264,7 @@ def rate_table(r: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.DataFrame({
         label: r[key], "应报": r["expected"], "已报": r["received"], "按时": r["on_time"], "逾期": r["late"],
         "缺报": r["missing"], "待报": r["pending"],
-        "完整率": r["completeness"].map(_pct), "及时率": r["timeliness"].map(_pct),
+        "完整率": r["completeness"].map(pct), "及时率": r["timeliness"].map(pct),
     })
 
 
@@ -318,18 +290,18 @@ def reporting_tables(con, today: date | None = None, deadline_days: int | None =
     grid.index.name = "单位"
     grid.columns.name = None
     details = pd.DataFrame({
-        "单位": m["unit_name"], "报告期": m["period_label"], "报告期末": m["period_end"].map(_date_zh),
-        "报送截止日期": m["deadline"].map(_date_zh), "状态": m["state"], "提示": m["flag"],
-        "首次报送": m["first_received_at"].map(_date_zh), "晚于截止（天）": m["days_late"],
+        "单位": m["unit_name"], "报告期": m["period_label"], "报告期末": m["period_end"].map(date_zh),
+        "报送截止日期": m["deadline"].map(date_zh), "状态": m["state"], "提示": m["flag"],
+        "首次报送": m["first_received_at"].map(date_zh), "晚于截止（天）": m["days_late"],
         "缺报已逾期（天）": m["days_overdue"], "当前版本": m["version"], "共几版": m["n_versions"],
-        "当前版本入库": m["received_at"].map(_date_zh), "报送人": m["received_by"].fillna("—"),
+        "当前版本入库": m["received_at"].map(date_zh), "报送人": m["received_by"].fillna("—"),
         "文件名": m["file_name"].fillna("—"), "未通过次数": m["rejected_attempts"],
     })
     todo = reminders(m)
     listing = pd.DataFrame({
         "单位": todo["unit_name"], "报告期": todo["period_label"], "情况": todo["state"],
-        "报送截止日期": todo["deadline"].map(_date_zh), "逾期天数": todo["days_overdue"],
-        "首次报送日期": todo["first_received_at"].map(_date_zh), "未通过次数": todo["rejected_attempts"],
+        "报送截止日期": todo["deadline"].map(date_zh), "逾期天数": todo["days_overdue"],
+        "首次报送日期": todo["first_received_at"].map(date_zh), "未通过次数": todo["rejected_attempts"],
     })
     return {"matrix": m, "by_period": by_period, "by_unit": by_unit, "overall": rates(m, "all"),
             "grid": grid, "details": details, "rate_period": rate_table(by_period, "period"),

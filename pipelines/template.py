@@ -43,6 +43,7 @@ from .export import is_risky, neutralise, put
 from .normalise import Period, parse_date, parse_period
 from .read import SHEET_TITLES
 from .reference import Reference, load_reference
+from .vocab import date_zh
 
 COVER_SHEET = SHEET_TITLES["cover"]
 IND_SHEET = SHEET_TITLES["indicators"]
@@ -471,7 +472,7 @@ def guide_text(ref: Reference, validation: bool = True, has_previous: bool = Fal
     live = statuses.loc[statuses["is_live"], "name"].tolist()
     dead = statuses.loc[~statuses["is_live"], "name"].tolist()
     pick = "请从下拉列表中选择" if validation else "请按下列名称填写"
-    start = f"{plan.start.year}年{plan.start.month}月{plan.start.day}日"
+    start = date_zh(plan.start)
 
     def names_of(kind: str) -> str:
         return "、".join(types.loc[types["partner_required"] == kind, "name"])

@@ -4,13 +4,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from pipelines import store
 from pipelines.export import write_csv, write_workbook  # noqa: F401  (re-exported for pages)
-from pipelines.normalise import period_label  # noqa: F401  (re-exported for pages)
 from pipelines.reference import Reference, load_reference
+from pipelines.vocab import date_zh as fmt_date, period_label  # noqa: F401  (the formatters pages use)
 
 def _leave_pages_directory_mode() -> None:
     """Route every first request through app.py.
@@ -184,13 +183,8 @@ def _export_popover(fig, key: str, title: str) -> None:
 excel_bytes = write_workbook
 
 
-def table_height(rows: int, cap: int = 20) -> int:
-    """Pixel height for st.dataframe that shows every row up to ``cap`` without an inner scroll."""
-    return 38 + 35 * max(1, min(rows, cap))
-
-
-def fmt_date(d) -> str:
-    if d is None or pd.isna(d):
-        return "—"
-    d = pd.Timestamp(d).date()
-    return f"{d.year}年{d.month}月{d.day}日"
+def table_height(rows: int, cap: int | None = 20, max_px: int | None = None) -> int:
+    """Pixel height for st.dataframe that shows every row up to ``cap`` (None: all rows) without an
+    inner scroll, and at most ``max_px``."""
+    h = 38 + 35 * max(1, rows if cap is None else min(rows, cap))
+    return h if max_px is None else min(max_px, h)

@@ -1,0 +1,149 @@
+"""What every figure shares: one template, the status colours, titles, subtitles and the source line.
+
+Every figure says what it shows when it stands alone (a screenshot pasted
+into a briefing): a Chinese title saying what and where, a subtitle with the
+scope and as-of date, units on the axes, and a source line (data/settings.yaml
+``source_note``). Status colours are the same everywhere.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from .. import geo as _geo
+from ..vocab import (
+    STATUS_AHEAD, STATUS_BEHIND, STATUS_DONE, STATUS_NO_TARGET, STATUS_NONE, STATUS_SLIGHT, STATUS_SUBSET,
+    date_zh, source_note,
+)
+
+FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
+
+STATUS_COLORS = {
+    STATUS_DONE: "#1a7f37",    # green
+    STATUS_AHEAD: "#2f81f7",   # blue
+    STATUS_SLIGHT: "#d4a72c",  # amber
+    STATUS_BEHIND: "#cf222e",  # red
+    STATUS_NO_TARGET: "#8c959f",
+    STATUS_SUBSET: "#8c959f",
+    STATUS_NONE: "#d0d7de",
+}
+TIME_COLOR = "#57606a"
+SEQUENCE = ["#2f81f7", "#1a7f37", "#d4a72c", "#8250df", "#cf222e", "#1b7c83", "#bf3989", "#953800",
+            "#57606a", "#0969da", "#4ac26b", "#e16f24"]
+pio.templates["kjhz"] = go.layout.Template(layout=dict(
+    font=dict(family=FONT, size=13, color="#1f2328"),
+    colorway=SEQUENCE,
+    paper_bgcolor="white", plot_bgcolor="white",
+    margin=dict(l=70, r=30, t=90, b=80),
+    xaxis=dict(gridcolor="#eaeef2", zerolinecolor="#d0d7de", automargin=True),
+    yaxis=dict(gridcolor="#eaeef2", zerolinecolor="#d0d7de", automargin=True),
+    legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0, title_text=""),
+    hoverlabel=dict(font_family=FONT),
+))
+TEMPLATE = "kjhz"
+
+
+def subtitle(scope: str, as_of: date | None, extra: str | None = None) -> str:
+    parts = [scope]
+    if as_of is not None:
+        parts.append(f"截至{date_zh(as_of)}")
+    if extra:
+        parts.append(extra)
+    return " · ".join(parts)
+
+
+def finish(fig: go.Figure, title: str, sub: str, *, source: str | None = None, note: str | None = None,
+           height: int | None = None) -> go.Figure:
+    """Apply the template, title, subtitle and source line to a figure."""
+    src = source or source_note()
+    foot = src if not note else f"{src}　{note}"
+    fig.update_layout(
+        template=TEMPLATE,
+        title=dict(text=title, subtitle=dict(text=sub, font=dict(size=13, color="#57606a")),
+                   x=0.01, xanchor="left", y=0.97, yanchor="top", font=dict(size=18)),
+        height=height,
+    )
+    # the source line sits below the x-axis title: margin and offset leave room for both
+    bottom = max(fig.layout.margin.b or 0, 105)
+    fig.update_layout(margin=dict(b=bottom))
+    fig.add_annotation(text=foot, xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="top",
+                       yshift=-(bottom - 28), showarrow=False, font=dict(size=11, color="#57606a"), align="left")
+    fig.update_layout(meta={"title": title, "subtitle": sub, "source": src})
+    return fig
+
+
+def empty_figure(title: str, sub: str, message: str, height: int = 320) -> go.Figure:
+    """A chart that says why it is empty instead of drawing nothing."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                       font=dict(size=15, color="#57606a"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return finish(fig, title, sub, height=height)
+
+
+def export_image(fig: go.Figure, fmt: str = "png", scale: float = 2, width: int = 1200) -> bytes:
+    """A static image (png/svg/pdf) of a figure for briefing documents, via kaleido.
+
+    Needs a Chromium (Debian's ``chromium``; ``BROWSER_PATH``) and a CJK font
+    (``fonts-noto-cjk``), both installed by scripts/setup.sh.
+    """
+    import os
+    import shutil
+
+    if not os.environ.get("BROWSER_PATH"):
+        found = shutil.which("chromium") or shutil.which("chromium-browser")
+        if found:
+            os.environ["BROWSER_PATH"] = found
+    height = fig.layout.height or 520
+    return fig.to_image(format=fmt, scale=scale if fmt == "png" else 1, width=width, height=height)
+
+
+
+def _legend_under_subtitle(height: int) -> dict:
+    """A horizontal legend on its own line under the title and subtitle (never over them)."""
+    return dict(orientation="h", yref="container", y=1 - 92 / height, yanchor="top", xanchor="left", x=0.01)
+
+
+
+NO_DATA_COLOR = STATUS_COLORS[STATUS_NONE]
+FOOTER_LINE_PX = 15  # one line of the 11-px footer
+
+
+def _map_note(extra: str | None = None) -> str:
+    """The boundary caption on its own lines under the source line (wrapped to fit half a screen)."""
+    note = "<br>" + _geo.boundary_caption()
+    return note if not extra else f"{extra}{note}"
+
+
+def _fit_footer(fig: go.Figure, gap: int) -> go.Figure:
+    """Start finish()'s footer ``gap`` px below the plot area and make the bottom margin exactly as
+    tall as its lines (finish() leaves room for one line only), so none is cut off."""
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    for ann in fig.layout.annotations:
+        if isinstance(ann.text, str) and ann.text.startswith(meta.get("source", "\0")):
+            ann.yshift = -gap
+            lines = 1 + ann.text.count("<br>")
+            fig.update_layout(margin_b=gap + FOOTER_LINE_PX * lines + 12)
+    return fig
+
+
+def _map_footer(fig: go.Figure, gap: int = 6) -> go.Figure:
+    """The footer right under a map: maps have no x-axis title to clear."""
+    return _fit_footer(fig, gap)
+
+
+def _footer_height(note: str) -> int:
+    """The bottom margin _map_footer will give a footer with this note (for the map's zoom)."""
+    return 6 + FOOTER_LINE_PX * (1 + note.count("<br>")) + 12
+
+def _wrap(text: str, width: int, max_lines: int = 3) -> str:
+    """Break a short Chinese label into even lines of at most ``width`` characters."""
+    import math as _math
+
+    n = min(max_lines, max(1, _math.ceil(len(text) / width)))
+    step = _math.ceil(len(text) / n)
+    return "<br>".join(text[k:k + step] for k in range(0, len(text), step))
+

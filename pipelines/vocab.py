@@ -1,0 +1,171 @@
+"""The project's words and formats, said once.
+
+Everything a page, a figure, a query or a command line writes for people
+about the same things uses these: the states of a unit's figures at an
+as-of date, the progress statuses, the reporting states, the period and
+frequency words, the settings of data/settings.yaml, and the Chinese
+formatters for dates, periods, percentages, money and versions.
+
+Imports nothing heavy: command lines use it before they need pandas.
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime
+
+# --------------------------------------------------------------------------
+# Where a unit's figures at an as-of date come from (progress.return_basis,
+# queries.unit_indicator_matrix). DOMAIN.md: a figure is *current* when its
+# return is for the reference period, *carried forward* when only an earlier
+# return has it.
+STATE_CURRENT = "当期"      # a return for the reference period
+STATE_CARRIED = "结转"      # only an earlier return: its figures are carried forward
+STATE_NO_RETURN = "缺报"    # a unit with no return on or before the date at all
+STATE_NOT_REPORTED = "未报"  # one indicator without a figure (no return, or its cell left blank)
+# "no figure to show", whichever of the two it is
+NO_FIGURE_STATES = (STATE_NO_RETURN, STATE_NOT_REPORTED)
+BASIS_STATES = (STATE_CURRENT, STATE_CARRIED, STATE_NO_RETURN)
+# how a single unit's basis is said on a page and in a subtitle
+BASIS_WORDS = {STATE_CURRENT: "当期已报", STATE_CARRIED: "沿用上期", STATE_NO_RETURN: "无报表"}
+
+# --------------------------------------------------------------------------
+# Progress statuses (DOMAIN.md): 完成率 against 时间进度
+STATUS_DONE, STATUS_AHEAD, STATUS_SLIGHT, STATUS_BEHIND = "已完成", "超前", "略滞后", "滞后"
+STATUS_NONE, STATUS_NO_TARGET, STATUS_SUBSET = "无数据", "未设目标", "不作判断"
+STATUS_ORDER = [STATUS_DONE, STATUS_AHEAD, STATUS_SLIGHT, STATUS_BEHIND, STATUS_NO_TARGET, STATUS_SUBSET, STATUS_NONE]
+
+# --------------------------------------------------------------------------
+# Reporting states of one unit x period (报送情况)
+REPORT_ON_TIME, REPORT_LATE, REPORT_MISSING, REPORT_PENDING = "按时", "逾期", "缺报", "待报"
+REPORT_ORDER = [REPORT_ON_TIME, REPORT_LATE, REPORT_MISSING, REPORT_PENDING]
+REPORT_RECEIVED = (REPORT_ON_TIME, REPORT_LATE)
+FLAG_WARNINGS = "有提示"
+
+# --------------------------------------------------------------------------
+# Periods and frequencies
+FREQUENCIES = ("Q", "H", "Y")
+FREQUENCY_WORDS = {"Q": "季度", "H": "半年", "Y": "年度"}
+DEFAULT_FREQUENCY = "H"
+DEFAULT_DEADLINE_DAYS = 15
+DEFAULT_SOURCE_NOTE = "数据来源：各盟市报送数据"
+
+MONEY_UNIT = "万元"
+ITEM_UNIT = "项"
+DASH = "—"
+
+
+# --------------------------------------------------------------------------
+# Settings (data/settings.yaml), read through the reference data
+def settings(ref=None) -> dict:
+    """data/settings.yaml as loaded with the reference data (``ref`` or the cached one)."""
+    if ref is None:
+        from .reference import load_reference
+
+        ref = load_reference()
+    return ref.settings
+
+
+def reporting_frequency(ref=None) -> str:
+    """How often units report: "Q", "H" or "Y" (settings.yaml ``reporting_frequency``)."""
+    return str(settings(ref).get("reporting_frequency", DEFAULT_FREQUENCY))
+
+
+def deadline_days(ref=None) -> int:
+    """Days after a period's end within which a return is on time (settings.yaml ``deadline_days``)."""
+    return int(settings(ref).get("deadline_days", DEFAULT_DEADLINE_DAYS))
+
+
+def source_note(ref=None) -> str:
+    """The source line printed under every chart (settings.yaml ``source_note``)."""
+    return str(settings(ref).get("source_note") or DEFAULT_SOURCE_NOTE)
+
+
+# --------------------------------------------------------------------------
+# Formatters
+def is_missing(x) -> bool:
+    """None, NaN, NaT or pandas' NA."""
+    if x is None:
+        return True
+    try:
+        return bool(x != x)
+    except TypeError:  # pd.NA
+        return True
+
+
+def _as_date(d) -> date:
+    if isinstance(d, datetime):  # includes pandas Timestamp
+        return d.date()
+    if isinstance(d, date):
+        return d
+    import pandas as pd
+
+    return pd.Timestamp(d).date()
+
+
+def date_zh(d) -> str:
+    """「2019年6月30日」; 「—」 for nothing."""
+    if is_missing(d):
+        return DASH
+    d = _as_date(d)
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def month_day_zh(d, today: date | None = None) -> str:
+    """「3月8日」 within ``today``'s year, 「2019年3月8日」 otherwise."""
+    if is_missing(d):
+        return DASH
+    d = _as_date(d)
+    if today is not None and d.year == today.year:
+        return f"{d.month}月{d.day}日"
+    return date_zh(d)
+
+
+def datetime_zh(d) -> str:
+    """「2019-07-10 09:30」: when something was received or loaded."""
+    if is_missing(d):
+        return DASH
+    if not isinstance(d, datetime):
+        import pandas as pd
+
+        d = pd.Timestamp(d)
+    return f"{d:%Y-%m-%d %H:%M}"
+
+
+def end_phrase(d) -> str:
+    """A period end as said in sentences: 「2019年底」, 「2019年6月底」, else 「2019年6月15日」."""
+    d = _as_date(d)
+    if d.month == 12 and d.day == 31:
+        return f"{d.year}年底"
+    if d.day == calendar.monthrange(d.year, d.month)[1]:
+        return f"{d.year}年{d.month}月底"
+    return date_zh(d)
+
+
+def as_of_phrase(d) -> str:
+    """「截至2019年6月底」 for a month's end, 「截至2019年6月15日」 otherwise."""
+    d = _as_date(d)
+    if d.day == calendar.monthrange(d.year, d.month)[1]:
+        return f"截至{d.year}年{d.month}月底"
+    return f"截至{date_zh(d)}"
+
+
+def period_label(code_or_end) -> str:
+    """「2019年上半年」 for a period (any spelling), 「2019年6月底」 for a period end, 「—」 for nothing."""
+    from .normalise import period_label as _label
+
+    return _label(code_or_end)
+
+
+def pct(x, digits: int = 1) -> str:
+    """A ratio as a percentage: 0.7 -> 「70.0%」; 「—」 for nothing."""
+    return DASH if is_missing(x) else f"{x * 100:.{digits}f}%"
+
+
+def money_wan(x, digits: int = 1) -> str:
+    """An amount in 万元: 「1,234.5万元」; 「—」 for nothing."""
+    return DASH if is_missing(x) else f"{x:,.{digits}f}{MONEY_UNIT}"
+
+
+def version_zh(v) -> str:
+    """「第2版」; 「—」 for no version."""
+    return DASH if is_missing(v) else f"第{int(v)}版"
