@@ -151,4 +151,4 @@ else:
 if len(older) or len(none):
     notes = [f"{r.unit_name}：沿用{r.period_code}报表" for r in older.itertuples()]
     notes += [f"{r.unit_name}：截至该日期尚无报表" for r in none.itertuples()]
-    st.caption("未在参照报告期报送的单位 — " + "；".join(notes) + "。")
+    st.caption(f"没有报告期末为{fmt_date(as_of)}的报表（数字和事项沿用更早报表或缺报）的单位 — " + "；".join(notes) + "。")

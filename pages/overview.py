@@ -5,8 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from pipelines.figures import STATUS_COLORS, progress_bars
-from pipelines.progress import indicator_sentence, sentences_for, summary_sentence
-from pipelines.vocab import STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, STATUS_ORDER, pct
+from pipelines.progress import coverage_phrase, data_end, indicator_sentence, sentences_for, summary_sentence
+from pipelines.vocab import STATE_CURRENT, STATE_NO_RETURN, STATUS_ORDER, STATUS_PARTIAL, VERDICTS, pct
 from ui import filters
 from ui.common import (
     excel_bytes, fmt_date, page_header, period_label, q, reference, require_data, show_chart, table_height,
@@ -27,13 +27,19 @@ if flt.units:
             "清除左侧「填报单位」筛选可看全区。", icon=":material/filter_alt:")
 n_units = len(basis)
 n_current = int((basis["state"] == STATE_CURRENT).sum())
-n_carried = int((basis["state"] == STATE_CARRIED).sum())
 n_missing = int((basis["state"] == STATE_NO_RETURN).sum())
-ref_end = basis["reference_end"].iloc[0]
-coverage = f"{n_units}个填报单位中{n_current}个当期报送" + (f"、{n_carried}个沿用上期" if n_carried else "") + \
-    (f"、{n_missing}个缺报" if n_missing else "")
+coverage = coverage_phrase(basis)
+figures_end = data_end(table)
 
 st.markdown(f"#### {summary_sentence(table, as_of, scope, coverage if n_current < n_units else None)}")
+if figures_end is not None and figures_end < as_of:
+    st.caption(f"还没有报告期末为{fmt_date(as_of)}（含所选日期的报告期）的报表：表中数字来自截至{fmt_date(figures_end)}及更早的报表"
+               "（沿用，见下方「数据依据」）；时间进度按所选日期计算。")
+partial = table[table["status"] == STATUS_PARTIAL]
+if len(partial):
+    st.warning(f"{len(partial)}项指标有单位缺报（数字只来自{n_units}个填报单位中的"
+               f"{partial['units_reporting'].min()}～{partial['units_reporting'].max()}个），"
+               "这些指标只列数字、不判断超前或滞后。", icon=":material/rule:")
 cols = st.columns(6)
 cols[0].metric("时间进度", pct(table["time_progress"].iloc[0]))
 if flt.units:  # a part of the region: shares of the region's target, no verdicts
@@ -44,15 +50,22 @@ if flt.units:  # a part of the region: shares of the region's target, no verdict
     cols[4].metric("占全区目标最低", pct(reported["completion_rate"].min()) if len(reported) else "—")
 else:
     counts = table["status"].value_counts()
-    for c, s in zip(cols[1:], ["已完成", "超前", "略滞后", "滞后"]):
+    for c, s in zip(cols[1:], VERDICTS):
         c.metric(s, f"{int(counts.get(s, 0))} 项")
 cols[5].metric("当期报送单位", f"{n_current}/{n_units}",
-               help=f"报告期末为 {fmt_date(ref_end)} 的报表；其余单位的数字沿用（结转）更早报告期，或缺报")
+               help=f"报告期末为 {fmt_date(as_of)}（含所选日期的报告期）的报表；其余单位的数字沿用（结转）更早报告期，或缺报")
 
 show_chart(progress_bars(table, as_of, scope, coverage), key="overview_bars")
 
 st.subheader("指标进展表")
 subset = bool(flt.units)
+def source_periods(first, last) -> str:
+    """Which period ends the figures come from: one date, or the range when some are carried."""
+    if last is None or pd.isna(last):
+        return "—"
+    return fmt_date(last) if first == last else f"{fmt_date(first)}～{fmt_date(last)}"
+
+
 show = pd.DataFrame({
     "编码": table["indicator_code"],
     "指标": table["name"],
@@ -62,8 +75,11 @@ show = pd.DataFrame({
     "目标值": table["target"].astype(int),
     ("占全区目标" if subset else "完成率"): table["completion_rate"].map(pct),
     "时间进度": table["time_progress"].map(pct),
-    "差距（百分点）": table["gap_pp"].map(lambda g: "—" if pd.isna(g) or subset else f"{g:+.1f}"),
+    "差距（百分点）": [("—" if pd.isna(g) or st_ not in VERDICTS else f"{g:+.1f}")
+                  for g, st_ in zip(table["gap_pp"], table["status"])],
     "状态": table["status"],
+    "数据来自": [source_periods(a, b) for a, b in zip(table["earliest_period_end"], table["latest_period_end"])],
+    "有数字单位": [f"{r}/{t}" for r, t in zip(table["units_reporting"], table["units_total"])],
     "当期单位数": table["units_current"],
     "结转单位数": table["units_carried"],
 })
@@ -77,7 +93,8 @@ def _colour(v: str) -> str:
 st.dataframe(show.style.map(_colour, subset=["状态"]), hide_index=True, width="stretch",
              height=table_height(len(show)))
 st.caption("完成率 =（累计值 − 基期值）÷（目标值 − 基期值）；时间进度 = 计划已过月数 ÷ 36个月（月内按天折算）；"
-           "差距 = 完成率 − 时间进度。状态：完成率≥100%为已完成；差距≥0为超前；−10～0个百分点为略滞后；低于−10为滞后。")
+           "差距 = 完成率 − 时间进度。状态：完成率≥100%为已完成；差距≥0为超前；−10～0个百分点为略滞后；低于−10为滞后；"
+           "有单位缺报（没有任何数字）的指标为数据不全，只列数字、不作判断。「数据来自」是数字所属报表的报告期末。")
 st.download_button("下载指标进展表（Excel）", excel_bytes({"指标进展": show.assign(累计值=table["value"])}),
                    file_name=f"指标进展_{as_of.isoformat()}.xlsx", icon=":material/download:")
 
@@ -89,7 +106,7 @@ with st.expander("可直接引用的表述", expanded=False):
 st.subheader("数据依据")
 left, right = st.columns(2)
 with left:
-    st.markdown(f"**各单位报表**（参照报告期末：{fmt_date(ref_end)}）")
+    st.markdown(f"**各单位报表**（当期：报告期末为{fmt_date(as_of)}的报表）")
     b = pd.DataFrame({
         "单位": basis["unit_name"], "状态": basis["state"],
         "报告期": basis["period_code"].map(period_label),
@@ -105,7 +122,7 @@ with right:
         carried = carried[carried["unit_code"].isin(flt.units)]
     st.markdown("**沿用（结转）更早报告期的数字**")
     if carried.empty:
-        st.success("所有数字均来自参照报告期的报表，没有结转。")
+        st.success("所有数字均来自包含所选日期的报告期的报表，没有结转。")
     else:
         by_unit = (carried.assign(short=carried["indicator_code"].map(
             dict(zip(ref.plan.indicators["code"], ref.plan.indicators["short_name"]))))

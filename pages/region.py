@@ -223,7 +223,7 @@ cols = st.columns(4)
 cols[0].metric("所用报表", "无" if b["state"] == STATE_NO_RETURN else _label(b["period_code"]),
                help="截至所选日期，该单位最近一期已入库报表的报告期")
 cols[1].metric("报送情况", BASIS_WORDS[b["state"]],
-               help=f"参照报告期末：{fmt_date(b['reference_end'])}")
+               help=f"当期：报告期末为{fmt_date(as_of)}（含所选日期的报告期）的报表")
 cols[2].metric("在库合作事项" + ("（已筛选）" if flt.any_item_filter else ""),
                "—" if pd.isna(n_items) else f"{int(n_items)} 项")
 cols[3].metric("报表版本", version_zh(b["version"]))
@@ -233,8 +233,9 @@ if b["state"] == STATE_NO_RETURN:
                icon=":material/report:")
 else:
     if b["state"] == STATE_CARRIED:
-        st.info(f"{name}没有报送报告期末为{fmt_date(b['reference_end'])}的报表，以下数字沿用"
-                f"{fmt_date(b['period_end'])}报告期的报表。", icon=":material/history:")
+        st.info(f"{name}没有报送报告期末为{fmt_date(as_of)}（含所选日期）的报表，以下数字沿用"
+                f"报告期末为{fmt_date(b['period_end'])}的报表（数据截至{fmt_date(b['period_end'])}）。",
+                icon=":material/history:")
     st.markdown("#### 指标进展")
     table = q("progress_table", as_of, unit=code)
     mrow = matrix[matrix["unit_code"] == code].set_index("indicator_code")

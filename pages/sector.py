@@ -40,7 +40,7 @@ missing = basis[basis["state"] != STATE_CURRENT]
 if len(missing):
     st.caption("统计依据：" + "；".join(
         f"{r.unit_name}{'尚无报表' if r.state == STATE_NO_RETURN else '沿用' + str(r.period_code) + '报表'}"
-        for r in missing.itertuples()) + f"（参照报告期末：{fmt_date(basis['reference_end'].iloc[0])}）。")
+        for r in missing.itertuples()) + f"（当期：报告期末为{fmt_date(as_of)}的报表）。")
 
 if n_items == 0:
     st.info("所选范围内没有在册的合作事项。可以放宽左侧的筛选条件，或选择更晚的截止日期。")

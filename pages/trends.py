@@ -94,8 +94,9 @@ if indicator == "all":
         table["平均速度达成率"] = proj["proj_avg_rate"].map(pct)
         table["近一年速度推算值"] = proj["proj_recent"].map(lambda v: "—" if v is None or pd.isna(v) else int(v))
         table["近一年速度达成率"] = proj["proj_recent_rate"].map(pct)
-        table["结论"] = [("暂无数据" if r is None or pd.isna(r) else ("可按期完成" if r else "将无法按期完成"))
-                       for r in proj["reaches_avg"]]
+        table["结论"] = [("不作判断（有单位缺报）" if part else
+                        "暂无数据" if r is None or pd.isna(r) else ("可按期完成" if r else "将无法按期完成"))
+                       for r, part in zip(proj["reaches_avg"], proj["partial"])]
         if units:  # a part of the region against the region's target: shares, no verdict
             table = table.rename(columns={"平均速度达成率": "平均速度：占全区目标", "近一年速度达成率": "近一年速度：占全区目标"})
             table["结论"] = "不作判断（只含所选单位）"

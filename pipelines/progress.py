@@ -1,11 +1,22 @@
 """Progress against target and against elapsed time (完成率 vs 时间进度).
 
-Rules (DOMAIN.md): for an as-of date D, a unit's value of an indicator is the
-value in its current return for the latest period ending on or before D in
-which it reported that indicator. The figure is *current* when that period
-ends on the reference date R(D) — the end of the latest expected reporting
-period (data/settings.yaml ``reporting_frequency``) on or before D — and
-*carried forward* otherwise. Region-wide values are sums over units.
+Rules (DOMAIN.md "Values at an as-of date"): for an as-of date D, a unit's
+value of an indicator is the value in its current return for the latest
+period ending on or before D in which it reported that indicator. The figure
+is *current* only when it comes from the return for the period that CONTAINS
+D; otherwise it is *carried forward* (and every table says from which
+period). A period ending on or before D contains D only when it ends on D, so
+at 2019-09-30 a half-year reporter's 2019年上半年 figures are carried forward
+while a quarterly reporter's 2019年第三季度 figures are current, and at a date
+inside a period (2019-08-15) every figure is carried forward. Whatever the
+unit's reporting frequency, the rule is the same. The reporting schedule (on
+time, late, not yet due; ``reference_end``) is a different question, answered
+on 报送情况 (pipelines/reporting.py).
+
+Region-wide values are sums over units; a region verdict (超前/略滞后/滞后)
+needs the figures of enough units (data/settings.yaml
+``verdict_min_coverage``, default all of them): otherwise the figures are
+shown with the number of units they rest on and the status is 数据不全.
 
 Example:
     python -m pipelines.progress --db var/kjhz.duckdb --as-of 2019-06-30 --json
@@ -26,11 +37,14 @@ from .normalise import time_progress
 from .reference import Reference, load_reference
 from .vocab import (  # noqa: F401  (the statuses are re-exported: callers import them from here)
     STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, STATUS_AHEAD, STATUS_BEHIND, STATUS_DONE, STATUS_NO_TARGET,
-    STATUS_NONE, STATUS_ORDER, STATUS_SLIGHT, STATUS_SUBSET, as_of_phrase, reporting_frequency,
+    STATUS_NONE, STATUS_ORDER, STATUS_PARTIAL, STATUS_SLIGHT, STATUS_SUBSET, VERDICTS, date_phrase, month_day_zh,
 )
 
 PROGRESS_COLUMNS = ["indicator_code", "value", "baseline", "target", "completion_rate", "time_progress",
                     "gap_pp", "status", "units_current", "units_carried"]
+# Added after the original ten (the CLI's JSON keeps those first): on what the figures rest.
+BASIS_COLUMNS = ["units_reporting", "units_missing", "units_total", "latest_period_end", "latest_period",
+                 "earliest_period_end"]
 
 
 def status_of(completion_rate: float | None, gap_pp: float | None) -> str:
@@ -58,6 +72,23 @@ def reference_end(as_of: date, frequency: str = "H") -> date:
     if pm <= 0:
         return date(y - 1, 12, 31)
     return date(y, pm, calendar.monthrange(y, pm)[1])
+
+
+def is_current(period_end, as_of: date) -> bool:
+    """A figure from the return for the period ending ``period_end`` (on or before ``as_of``) is
+    current at ``as_of`` only when that period contains ``as_of``, i.e. ends on it."""
+    if period_end is None or pd.isna(period_end):
+        return False
+    return pd.Timestamp(period_end).date() == as_of
+
+
+def verdict_min_coverage(ref: Reference) -> float:
+    """Share of the units in scope whose figures a region verdict needs (data/settings.yaml)."""
+    return float(ref.settings.get("verdict_min_coverage", 1.0))
+
+
+def has_coverage(units_reporting: int, units_total: int, min_share: float) -> bool:
+    return units_total > 0 and units_reporting >= math.ceil(min_share * units_total - 1e-9)
 
 
 def unit_values(con, as_of: date) -> pd.DataFrame:
@@ -89,26 +120,45 @@ def progress_table(con, as_of: date, unit: str | None = None, ref: Reference | N
     ``unit``: one unit's own progress against its allocated target (NaN target
     when none is allocated). ``units``: restrict the region-wide sum to these units;
     the rate is then their share of the region's target and the status 不作判断.
+    Region-wide, an indicator whose figures come from fewer units than
+    ``verdict_min_coverage`` asks gets status 数据不全 (figures, no verdict).
+
+    Basis columns: units_current (figure from the return for the period containing
+    ``as_of``), units_carried (from an earlier period), units_reporting, units_missing
+    (no figure at all), units_total (units in scope), latest_period_end / latest_period
+    (the latest period the figures come from) and earliest_period_end.
     """
     ref = ref or load_reference()
     plan = ref.plan
-    r_end = reference_end(as_of, reporting_frequency(ref))
     vals = unit_values(con, as_of)
     if unit is not None:
-        vals = vals[vals["unit_code"] == unit]
+        universe = [unit]
     elif units is not None:
-        vals = vals[vals["unit_code"].isin(units)]
-    vals = vals.assign(is_current=vals["period_end"].dt.date == r_end if len(vals) else pd.Series(dtype=bool))
+        universe = list(units)
+    else:
+        universe = ref.unit_codes
+    vals = vals[vals["unit_code"].isin(universe)]
+    vals = vals.assign(is_current=[is_current(p, as_of) for p in vals["period_end"]])
     agg = vals.groupby("indicator_code").agg(
         value=("value", "sum"),
         units_current=("is_current", "sum"),
         units_reporting=("unit_code", "nunique"),
+        latest_period_end=("period_end", "max"),
+        earliest_period_end=("period_end", "min"),
     )
+    if len(vals):
+        last = vals.sort_values("period_end").groupby("indicator_code").tail(1).set_index("indicator_code")
+        agg["latest_period"] = last["period_code"]
+    else:
+        agg["latest_period"] = pd.Series(dtype=object)
     agg["units_carried"] = agg["units_reporting"] - agg["units_current"]
     out = _targets(ref, unit).merge(agg, how="left", left_on="indicator_code", right_index=True)
-    out["units_current"] = out["units_current"].fillna(0).astype(int)
-    out["units_carried"] = out["units_carried"].fillna(0).astype(int)
-    out["units_reporting"] = out["units_reporting"].fillna(0).astype(int)
+    for c in ("units_current", "units_carried", "units_reporting"):
+        out[c] = out[c].fillna(0).astype(int)
+    out["units_total"] = len(universe)
+    out["units_missing"] = out["units_total"] - out["units_reporting"]
+    for c in ("latest_period_end", "earliest_period_end"):
+        out[c] = pd.to_datetime(out[c]).dt.date.astype(object).where(out[c].notna(), None)
     tp = time_progress(plan.start, plan.end, as_of)
     out["time_progress"] = tp
     span = out["target"] - out["baseline"]
@@ -122,19 +172,28 @@ def progress_table(con, as_of: date, unit: str | None = None, ref: Reference | N
     if unit is None and units is not None:
         # part of the region against the whole region's target: a share, not a verdict
         out.loc[out["value"].notna(), "status"] = STATUS_SUBSET
+    else:
+        min_share = verdict_min_coverage(ref)
+        short = [not has_coverage(r, t, min_share) for r, t in zip(out["units_reporting"], out["units_total"])]
+        out.loc[has & pd.Series(short, index=out.index), "status"] = STATUS_PARTIAL
     out["value"] = out["value"].astype("Int64")
-    cols = PROGRESS_COLUMNS + ["name", "short_name", "measure", "kind", "units_reporting"]
+    cols = PROGRESS_COLUMNS + BASIS_COLUMNS + ["name", "short_name", "measure", "kind"]
     return out.sort_values("sort")[cols].reset_index(drop=True)
 
 
+def data_end(table: pd.DataFrame):
+    """The latest period end any figure of ``table`` comes from (None without figures)."""
+    ends = [d for d in table["latest_period_end"] if d is not None and not pd.isna(d)]
+    return max(ends) if ends else None
+
+
 def carried_figures(con, as_of: date, ref: Reference | None = None) -> pd.DataFrame:
-    """Figures taken from a period before the reference period: unit, indicator, from which period."""
+    """Figures not from the return for the period containing ``as_of``: unit, indicator, from which period."""
     ref = ref or load_reference()
-    r_end = reference_end(as_of, reporting_frequency(ref))
     vals = unit_values(con, as_of)
     if vals.empty:
         return vals.assign(unit_name=[], indicator_name=[])
-    carried = vals[vals["period_end"].dt.date != r_end].copy()
+    carried = vals[[not is_current(p, as_of) for p in vals["period_end"]]].copy()
     carried["unit_name"] = carried["unit_code"].map(ref.unit_name)
     carried["indicator_name"] = carried["indicator_code"].map(ref.indicator_name)
     return carried.sort_values(["unit_code", "indicator_code"]).reset_index(drop=True)
@@ -143,54 +202,106 @@ def carried_figures(con, as_of: date, ref: Reference | None = None) -> pd.DataFr
 def return_basis(con, as_of: date, ref: Reference | None = None) -> pd.DataFrame:
     """Per unit: the latest current return on or before ``as_of`` and whether it is current.
 
-    state: 当期 (a return for the reference period), 结转 (only an earlier one), 缺报 (none).
+    state: 当期 (the return for the period containing ``as_of``), 结转 (only an earlier one;
+    its figures are carried forward), 缺报 (none). ``reference_end`` is kept for callers:
+    the as-of date itself, the end of the only period whose returns are current.
     """
     ref = ref or load_reference()
-    r_end = reference_end(as_of, reporting_frequency(ref))
     latest = con.execute("""
         SELECT unit_code, period_end, period_code, version, received_at, submission_id FROM (
             SELECT *, row_number() OVER (PARTITION BY unit_code ORDER BY period_end DESC) AS rn
             FROM v_submissions WHERE period_end <= ?) WHERE rn = 1""", [as_of]).df()
     units = ref.units[["code", "name", "sort"]].rename(columns={"code": "unit_code", "name": "unit_name"})
     out = units.merge(latest, how="left", on="unit_code")
-    pe = pd.to_datetime(out["period_end"]).dt.date
-    out["state"] = [STATE_NO_RETURN if pd.isna(p) else (STATE_CURRENT if p == r_end else STATE_CARRIED) for p in pe]
-    out["reference_end"] = r_end
+    out["state"] = [STATE_NO_RETURN if pd.isna(p) else (STATE_CURRENT if is_current(p, as_of) else STATE_CARRIED)
+                    for p in out["period_end"]]
+    out["reference_end"] = as_of
     return out.sort_values("sort").drop(columns="sort").reset_index(drop=True)
 
 
+def coverage_phrase(basis: pd.DataFrame) -> str:
+    """「13个填报单位中12个当期报送、1个沿用上期」 from return_basis (rows in scope)."""
+    n = len(basis)
+    cur = int((basis["state"] == STATE_CURRENT).sum())
+    car = int((basis["state"] == STATE_CARRIED).sum())
+    mis = int((basis["state"] == STATE_NO_RETURN).sum())
+    return f"{n}个填报单位中{cur}个当期报送" + (f"、{car}个沿用上期" if car else "") + (f"、{mis}个缺报" if mis else "")
+
+
 # --------------------------------------------------------------------------
-def gap_phrase(gap_pp: float) -> str:
+def _wording(wording: dict | None) -> dict:
+    """The plan file's sentence templates (data/plans/*.yaml ``wording``)."""
+    return wording if wording is not None else load_reference().plan.wording
+
+
+def as_of_phrase(d: date, data_as_of: date | None = None, wording: dict | None = None) -> str:
+    """「截至2019年9月底」, or with older figures 「截至2019年9月底（数据截至6月30日）」."""
+    w = _wording(wording)
+    if data_as_of is not None and not pd.isna(data_as_of) and pd.Timestamp(data_as_of).date() < d:
+        return w["when_stale"].format(date=date_phrase(d), data_date=month_day_zh(data_as_of, d))
+    return w["when"].format(date=date_phrase(d))
+
+
+def gap_phrase(gap_pp: float, wording: dict | None = None) -> str:
+    w = _wording(wording)
     if abs(gap_pp) < 0.05:
-        return "与时间进度持平"
-    return f"{'高于' if gap_pp > 0 else '低于'}时间进度{abs(gap_pp):.1f}个百分点"
+        return w["gap_level"]
+    return w["gap_above" if gap_pp > 0 else "gap_below"].format(pp=f"{abs(gap_pp):.1f}")
 
 
-def indicator_sentence(row, as_of: date, scope: str = "全区", sentences: dict | None = None) -> str:
-    """「截至2019年6月底，全区累计建成院士专家工作站126家，完成目标的70.0%，高于时间进度20.0个百分点。」"""
+def pct_text(x) -> str:
+    return f"{x * 100:.1f}%"
+
+
+def indicator_sentence(row, as_of: date, scope: str = "全区", sentences: dict | None = None,
+                       wording: dict | None = None) -> str:
+    """「截至2019年6月底，全区累计建成院士专家工作站126家，完成目标的70.0%，高于时间进度20.0个百分点。」
+
+    When the figures come from a period before ``as_of`` the date says so:
+    「截至2019年9月底（数据截至6月30日），…」. No gap phrase without a verdict.
+    """
+    w = _wording(wording)
     template = (sentences or {}).get(row.indicator_code) or f"{row.name}累计{{value}}{row.measure}"
-    head = f"{as_of_phrase(as_of)}，{scope}"
+    when = as_of_phrase(as_of, getattr(row, "latest_period_end", None), w)
     if pd.isna(row.value):
-        return f"{head}{row.name}暂无报送数据。"
-    body = template.format(value=int(row.value))
+        return w["indicator_no_data"].format(when=as_of_phrase(as_of, None, w), scope=scope, name=row.name)
+    fields = dict(when=when, scope=scope, body=template.format(value=int(row.value)))
     if pd.isna(row.completion_rate):
-        return f"{head}{body}。"
+        return w["indicator_no_target"].format(**fields)
+    fields["rate"] = pct_text(row.completion_rate)
     if row.status == STATUS_SUBSET:
-        return f"{head}{body}，占全区目标的{row.completion_rate * 100:.1f}%。"
-    return f"{head}{body}，完成目标的{row.completion_rate * 100:.1f}%，{gap_phrase(row.gap_pp)}。"
+        return w["indicator_share"].format(**fields)
+    if row.status == STATUS_PARTIAL:
+        return w["indicator_partial"].format(**fields, reporting=int(row.units_reporting),
+                                             total=int(row.units_total), missing=int(row.units_missing))
+    return w["indicator"].format(**fields, gap=gap_phrase(row.gap_pp, w))
 
 
-def summary_sentence(table: pd.DataFrame, as_of: date, scope: str = "全区", coverage: str | None = None) -> str:
-    """The headline; ``coverage`` (e.g. 「13个填报单位中12个当期报送、1个沿用上期」) is added when not all are current."""
-    tail = f"（{coverage}）" if coverage else ""
+def summary_sentence(table: pd.DataFrame, as_of: date, scope: str = "全区", coverage: str | None = None,
+                     wording: dict | None = None) -> str:
+    """The headline; ``coverage`` (e.g. 「13个填报单位中12个当期报送、1个沿用上期」) is added when not all are current.
+
+    Counts verdicts only over indicators with complete coverage; when no indicator has one
+    (units missing), it says on how many units the figures rest and gives no verdict.
+    """
+    w = _wording(wording)
+    tail = w["coverage_tail"].format(coverage=coverage) if coverage else ""
     counts = table["status"].value_counts()
-    tp = table["time_progress"].iloc[0] if len(table) else 0
+    tp = pct_text(table["time_progress"].iloc[0] if len(table) else 0)
+    when = as_of_phrase(as_of, data_end(table) if "latest_period_end" in table else None, w)
     if counts.get(STATUS_SUBSET, 0):
-        return (f"{as_of_phrase(as_of)}，{scope}报送的{int(counts[STATUS_SUBSET])}项指标合计如下（占全区目标的比例，"
-                f"不判断完成状态）；时间进度为{tp * 100:.1f}%{tail}。")
+        return w["headline_share"].format(when=when, scope=scope, n=int(counts[STATUS_SUBSET]), tp=tp, tail=tail)
+    if not table["value"].notna().any():
+        return w["headline_no_data"].format(when=when, scope=scope, tp=tp)
+    if counts.get(STATUS_PARTIAL, 0) and not any(counts.get(s, 0) for s in VERDICTS):
+        rep = table.loc[table["status"] == STATUS_PARTIAL, "units_reporting"]
+        total = int(table["units_total"].iloc[0])
+        lo, hi = int(rep.min()), int(rep.max())
+        return w["headline_partial"].format(when=when, scope=scope, n=int(counts[STATUS_PARTIAL]), total=total,
+                                            reporting=str(hi) if lo == hi else f"{lo}～{hi}",
+                                            tp=tp, tail=tail)
     parts = [f"{s}{int(counts.get(s, 0))}项" for s in STATUS_ORDER if counts.get(s, 0)]
-    return (f"{as_of_phrase(as_of)}，{scope}{len(table)}项指标中，" + "，".join(parts)
-            + f"；时间进度为{tp * 100:.1f}%{tail}。")
+    return w["headline"].format(when=when, scope=scope, n=len(table), parts="，".join(parts), tp=tp, tail=tail)
 
 
 def sentences_for(ref: Reference) -> dict:
@@ -207,6 +318,30 @@ def _json_value(v):
     if hasattr(v, "item"):
         return v.item()
     return v
+
+
+def progress_json(table: pd.DataFrame, basis: pd.DataFrame, as_of: date, unit: str | None,
+                  ref: Reference) -> dict:
+    """The CLI's JSON: as_of, unit, indicators (the original ten fields, then the basis fields),
+    and on what the figures rest (units current / carried / missing, the data's own date)."""
+    rows = []
+    for r in table.to_dict("records"):
+        row = {k: _json_value(r[k]) for k in PROGRESS_COLUMNS + BASIS_COLUMNS}
+        for k in ("latest_period_end", "earliest_period_end"):
+            row[k] = row[k].isoformat() if row[k] is not None else None
+        rows.append(row)
+    end = data_end(table)
+    scope = ref.unit_name(unit) if unit else "全区"
+    n_cur = int((basis["state"] == STATE_CURRENT).sum())
+    return {
+        "as_of": as_of.isoformat(), "unit": unit, "indicators": rows,
+        "units_total": int(len(basis)), "units_current": n_cur,
+        "units_carried": int((basis["state"] == STATE_CARRIED).sum()),
+        "units_missing": int((basis["state"] == STATE_NO_RETURN).sum()),
+        "data_as_of": end.isoformat() if end else None,
+        "headline": summary_sentence(table, as_of, scope,
+                                     coverage_phrase(basis) if n_cur < len(basis) else None, ref.plan.wording),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,10 +369,11 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"数据库不存在：{args.db}")
     with connect(args.db) as con:
         table = progress_table(con, as_of, unit=unit, ref=ref)
+        basis = return_basis(con, as_of, ref)
+    if unit is not None:
+        basis = basis[basis["unit_code"] == unit]
     if args.json:
-        rows = [{k: _json_value(r[k]) for k in PROGRESS_COLUMNS} for r in table.to_dict("records")]
-        json.dump({"as_of": as_of.isoformat(), "unit": unit, "indicators": rows}, sys.stdout,
-                  ensure_ascii=False, indent=2)
+        json.dump(progress_json(table, basis, as_of, unit, ref), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
         show = table[PROGRESS_COLUMNS].copy()

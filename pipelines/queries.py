@@ -11,7 +11,6 @@ import pandas as pd
 
 from .vocab import (
     STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, STATE_NOT_REPORTED, end_phrase, money_wan, period_label,
-    reporting_frequency,
 )
 from .progress import carried_figures, progress_table, return_basis  # noqa: F401  (re-exported for pages)
 
@@ -178,12 +177,11 @@ def unit_indicator_matrix(con, as_of: date, units=()) -> pd.DataFrame:
     allocated target (plan ``allocations``) and are empty where none is set.
     """
     from .normalise import time_progress
-    from .progress import reference_end, status_of, unit_values, STATUS_NO_TARGET, STATUS_NONE
+    from .progress import is_current, status_of, unit_values, STATUS_NO_TARGET, STATUS_NONE
     from .reference import load_reference
 
     ref = load_reference()
     plan = ref.plan
-    r_end = reference_end(as_of, reporting_frequency(ref))
     u = ref.units[["code", "name", "short_name", "on_map", "sort"]].rename(
         columns={"code": "unit_code", "name": "unit_name", "short_name": "unit_short", "sort": "unit_sort"})
     ind = plan.indicators[["code", "short_name", "name", "unit", "target", "baseline", "kind", "sort"]].rename(
@@ -191,8 +189,8 @@ def unit_indicator_matrix(con, as_of: date, units=()) -> pd.DataFrame:
     grid = u.merge(ind, how="cross")
     vals = unit_values(con, as_of)[["unit_code", "indicator_code", "value", "period_end", "period_code"]]
     out = grid.merge(vals, how="left", on=["unit_code", "indicator_code"])
-    pe = pd.to_datetime(out["period_end"]).dt.date
-    out["state"] = [STATE_NOT_REPORTED if pd.isna(p) else (STATE_CURRENT if p == r_end else STATE_CARRIED) for p in pe]
+    out["state"] = [STATE_NOT_REPORTED if pd.isna(p) else (STATE_CURRENT if is_current(p, as_of) else STATE_CARRIED)
+                    for p in out["period_end"]]
     out["value"] = out["value"].astype("float")
     out["region_value"] = out.groupby("indicator_code")["value"].transform(lambda s: s.sum(min_count=1))
     out["share_of_region"] = (out["value"] / out["region_value"]).where(out["region_value"] > 0)
@@ -264,18 +262,19 @@ def region_series(con, as_ofs=None, units=None, until: date | None = None) -> pd
     carried_note / missing_note naming them (「包头市（沿用2019年上半年）」).
     """
     from .normalise import time_progress
-    from .progress import reference_end, status_of, STATUS_NO_TARGET
+    from .progress import (
+        has_coverage, status_of, verdict_min_coverage, STATUS_NO_TARGET, STATUS_PARTIAL, STATUS_SUBSET,
+    )
     from .reference import load_reference
 
     ref = load_reference()
     plan = ref.plan
-    freq = reporting_frequency(ref)
     dates = sorted(set(as_ofs if as_ofs is not None else as_of_options(con)))
     if until is not None:
         dates = [d for d in dates if d <= until]
     if not dates:
         return pd.DataFrame(columns=SERIES_COLUMNS)
-    r_ends = [reference_end(d, freq) for d in dates]
+    r_ends = dates  # a figure is current only when its period contains (ends on) the as-of date
     unit_list = list(units) if units else None
     picked = con.execute("""
         WITH ends AS (SELECT unnest(?::DATE[]) AS as_of, unnest(?::DATE[]) AS ref_end),
@@ -321,6 +320,12 @@ def region_series(con, as_ofs=None, units=None, until: date | None = None) -> pd
     out["status"] = [status_of(None if pd.isna(c) else c, None if pd.isna(g) else g)
                      for c, g in zip(out["completion_rate"], out["gap_pp"])]
     out.loc[out["value"].notna() & ~has, "status"] = STATUS_NO_TARGET
+    if unit_list:  # part of the region against the region's target: a share, not a verdict
+        out.loc[out["value"].notna(), "status"] = STATUS_SUBSET
+    else:
+        min_share = verdict_min_coverage(ref)
+        short = [not has_coverage(r, len(universe), min_share) for r in out["units_reporting"]]
+        out.loc[has & pd.Series(short, index=out.index), "status"] = STATUS_PARTIAL
     return out.sort_values(["as_of", "sort"])[SERIES_COLUMNS].reset_index(drop=True)
 
 
@@ -347,6 +352,7 @@ def trend_projection(con, as_of: date, units=None, scope: str = "全区") -> pd.
     of the region) the projection is compared with the region's target without a verdict.
     """
     from .normalise import time_progress
+    from .progress import STATUS_PARTIAL
     from .reference import load_reference
 
     plan = load_reference().plan
@@ -376,6 +382,8 @@ def trend_projection(con, as_of: date, units=None, scope: str = "全区") -> pd.
             return None if x is None or span == 0 else (x - b) / span
 
         head = f"{scope}{r['name']}"
+        partial = r["status"] == STATUS_PARTIAL
+        row["partial"] = partial
         if v is None:
             sent = f"{head}暂无报送数据，无法推算。"
             sent_recent = ""
@@ -402,6 +410,9 @@ def trend_projection(con, as_of: date, units=None, scope: str = "全区") -> pd.
                     return txt + "。"
                 if units:  # a part of the region measured against the region's target: no verdict
                     return txt + f"，相当于全区目标的{cr * 100:.1f}%。"
+                if partial:  # units missing: the sum of those reporting, no verdict
+                    return txt + (f"，相当于全区目标的{cr * 100:.1f}%（仅{int(r['units_reporting'])}个单位有数字，"
+                                  "暂不判断能否完成）。")
                 txt += f"，达到目标的{cr * 100:.1f}%"
                 return txt + ("。" if p >= t else f"，将无法按期完成，还差约{_fmt_count(t - p)}{m}。")
 
@@ -416,7 +427,7 @@ def trend_projection(con, as_of: date, units=None, scope: str = "全区") -> pd.
                 sent_recent = say(row["proj_recent"], f"最近一年（{end_phrase(prev)}至{end_phrase(as_of)}）的速度")
         row["proj_avg_rate"] = rate(row["proj_avg"])
         row["proj_recent_rate"] = rate(row["proj_recent"])
-        row["reaches_avg"] = None if row["proj_avg"] is None else row["proj_avg"] >= t
+        row["reaches_avg"] = None if row["proj_avg"] is None or partial else row["proj_avg"] >= t
         row["reaches_recent"] = None if row["proj_recent"] is None else row["proj_recent"] >= t
         row["sentence"], row["sentence_recent"] = sent, sent_recent
         rows.append(row)

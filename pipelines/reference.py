@@ -145,6 +145,7 @@ class Plan:
     end: date
     indicators: pd.DataFrame  # code, name, unit, target, baseline, kind, sort
     allocations: pd.DataFrame  # unit_code, indicator_code, target, baseline
+    wording: dict = field(default_factory=dict)  # sentence templates (plan file ``wording``)
 
     @property
     def months(self) -> int:
@@ -214,6 +215,7 @@ def _load_plan(plan_id: str) -> Plan:
     return Plan(
         id=str(raw["id"]), name=raw["name"], short_name=raw.get("short_name", raw["name"]),
         start=raw["start"], end=raw["end"], indicators=ind, allocations=alloc,
+        wording=dict(raw.get("wording") or {}),
     )
 
 

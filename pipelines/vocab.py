@@ -15,10 +15,10 @@ from datetime import date, datetime
 
 # --------------------------------------------------------------------------
 # Where a unit's figures at an as-of date come from (progress.return_basis,
-# queries.unit_indicator_matrix). DOMAIN.md: a figure is *current* when its
-# return is for the reference period, *carried forward* when only an earlier
-# return has it.
-STATE_CURRENT = "当期"      # a return for the reference period
+# queries.unit_indicator_matrix). DOMAIN.md: a figure is *current* only when
+# its return is for the period that contains the as-of date, *carried
+# forward* when it comes from an earlier period (progress.is_current).
+STATE_CURRENT = "当期"      # the return for the period containing the as-of date
 STATE_CARRIED = "结转"      # only an earlier return: its figures are carried forward
 STATE_NO_RETURN = "缺报"    # a unit with no return on or before the date at all
 STATE_NOT_REPORTED = "未报"  # one indicator without a figure (no return, or its cell left blank)
@@ -32,7 +32,10 @@ BASIS_WORDS = {STATE_CURRENT: "当期已报", STATE_CARRIED: "沿用上期", STA
 # Progress statuses (DOMAIN.md): 完成率 against 时间进度
 STATUS_DONE, STATUS_AHEAD, STATUS_SLIGHT, STATUS_BEHIND = "已完成", "超前", "略滞后", "滞后"
 STATUS_NONE, STATUS_NO_TARGET, STATUS_SUBSET = "无数据", "未设目标", "不作判断"
-STATUS_ORDER = [STATUS_DONE, STATUS_AHEAD, STATUS_SLIGHT, STATUS_BEHIND, STATUS_NO_TARGET, STATUS_SUBSET, STATUS_NONE]
+STATUS_PARTIAL = "数据不全"  # units missing: figures without a verdict
+STATUS_ORDER = [STATUS_DONE, STATUS_AHEAD, STATUS_SLIGHT, STATUS_BEHIND, STATUS_PARTIAL, STATUS_NO_TARGET,
+                STATUS_SUBSET, STATUS_NONE]
+VERDICTS = (STATUS_DONE, STATUS_AHEAD, STATUS_SLIGHT, STATUS_BEHIND)
 
 # --------------------------------------------------------------------------
 # Reporting states of one unit x period (报送情况)
@@ -141,12 +144,13 @@ def end_phrase(d) -> str:
     return date_zh(d)
 
 
-def as_of_phrase(d) -> str:
-    """「截至2019年6月底」 for a month's end, 「截至2019年6月15日」 otherwise."""
+def date_phrase(d) -> str:
+    """An as-of date as said in sentences: 「2019年6月底」 for a month's end, 「2019年6月15日」 otherwise
+    (progress.as_of_phrase puts it into the plan file's 「截至{date}」)."""
     d = _as_date(d)
     if d.day == calendar.monthrange(d.year, d.month)[1]:
-        return f"截至{d.year}年{d.month}月底"
-    return f"截至{date_zh(d)}"
+        return f"{d.year}年{d.month}月底"
+    return date_zh(d)
 
 
 def period_label(code_or_end) -> str:

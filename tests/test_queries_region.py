@@ -272,7 +272,20 @@ def test_region_series_names_carried_and_missing_units(db):
     assert run(db, Q.region_series, until=date(2018, 6, 30)).empty
 
 
-def test_projection_average_and_last_year_pace(db):
+@pytest.fixture
+def verdicts_on_few_units(monkeypatch):
+    """data/settings.yaml's verdict_min_coverage lowered to 0: the fixture's 4 of 13 units suffice."""
+    monkeypatch.setitem(load_reference().settings, "verdict_min_coverage", 0.0)
+
+
+def test_projection_without_complete_coverage_gives_no_verdict(db):
+    p = run(db, Q.trend_projection, AS_OF).set_index("indicator_code")
+    r = p.loc["I04"]  # 3 of 13 units have figures
+    assert r["reaches_avg"] is None and bool(r["partial"])
+    assert "将无法按期完成" not in r["sentence"] and "暂不判断" in r["sentence"]
+
+
+def test_projection_average_and_last_year_pace(db, verdicts_on_few_units):
     p = run(db, Q.trend_projection, AS_OF).set_index("indicator_code")
     r = p.loc["I09"]
     # average pace: 151 at 50% of the plan -> 302 at the end, 167.8% of 180
@@ -289,7 +302,7 @@ def test_projection_average_and_last_year_pace(db):
     assert "暂无报送数据" in p.loc["I01", "sentence"]
 
 
-def test_projection_last_year_pace(db):
+def test_projection_last_year_pace(db, verdicts_on_few_units):
     p = run(db, Q.trend_projection, date(2019, 12, 31)).set_index("indicator_code")
     r = p.loc["I09"]
     # value at 2019-12-31 = 151 (all carried), a year before (2018-12-31) = 66; tp 2/3 vs 1/3

@@ -14,7 +14,8 @@ import plotly.io as pio
 
 from .. import geo as _geo
 from ..vocab import (
-    STATUS_AHEAD, STATUS_BEHIND, STATUS_DONE, STATUS_NO_TARGET, STATUS_NONE, STATUS_SLIGHT, STATUS_SUBSET,
+    STATUS_AHEAD, STATUS_BEHIND, STATUS_DONE, STATUS_NO_TARGET, STATUS_NONE, STATUS_PARTIAL, STATUS_SLIGHT,
+    STATUS_SUBSET,
     date_zh, source_note,
 )
 
@@ -25,6 +26,7 @@ STATUS_COLORS = {
     STATUS_AHEAD: "#2f81f7",   # blue
     STATUS_SLIGHT: "#d4a72c",  # amber
     STATUS_BEHIND: "#cf222e",  # red
+    STATUS_PARTIAL: "#8c959f",  # units missing: figures, no verdict
     STATUS_NO_TARGET: "#8c959f",
     STATUS_SUBSET: "#8c959f",
     STATUS_NONE: "#d0d7de",

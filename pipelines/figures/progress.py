@@ -13,7 +13,8 @@ from .base import STATUS_COLORS, TIME_COLOR, _legend_under_subtitle, empty_figur
 def progress_bars(table: pd.DataFrame, as_of: date, scope: str = "全区", extra: str | None = None) -> go.Figure:
     """完成率 per indicator as bars coloured by status, against a line at 时间进度.
 
-    For part of the region (status 不作判断) the bars are that part's share of the region's target.
+    For part of the region (status 不作判断) the bars are that part's share of the region's target,
+    without the 时间进度 line (unlike things). Indicators with units missing (数据不全) are grey.
     """
     subset = bool(len(table)) and (table["status"] == STATUS_SUBSET).any()
     title = f"{scope}科技创新合作指标{'占全区目标比例' if subset else '完成率'}与时间进度"
@@ -38,9 +39,10 @@ def progress_bars(table: pd.DataFrame, as_of: date, scope: str = "全区", extra
             hovertemplate="%{y}<br>累计 %{customdata[0]} / 目标 %{customdata[1]} %{customdata[2]}"
                           "<br>完成率 %{text}<br>差距 %{customdata[3]:.1f} 个百分点<extra>" + status + "</extra>",
         )
-    fig.add_vline(x=tp, line=dict(color=TIME_COLOR, dash="dash", width=2),
-                  annotation_text=f"时间进度 {tp:.1f}%", annotation_position="top",
-                  annotation_font=dict(color=TIME_COLOR))
+    if not subset:  # a share of the region's target is not progress against time: no line to compare
+        fig.add_vline(x=tp, line=dict(color=TIME_COLOR, dash="dash", width=2),
+                      annotation_text=f"时间进度 {tp:.1f}%", annotation_position="top",
+                      annotation_font=dict(color=TIME_COLOR))
     order = df["label"].tolist()
     fig.update_yaxes(categoryorder="array", categoryarray=order[::-1], title=None)
     fig.update_xaxes(title="占全区目标（%）" if subset else "完成率（%）",
