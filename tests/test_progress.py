@@ -138,12 +138,17 @@ def test_resubmission_replaces_figures(db):
     assert t.loc["I09", "value"] == 12
 
 
+def progress_cli(db, as_of: str, *extra: str) -> dict:
+    """``python -m pipelines.progress --json`` as a user runs it."""
+    out = subprocess.run([sys.executable, "-m", "pipelines.progress", "--db", str(db), "--as-of", as_of, "--json",
+                          *extra], capture_output=True, text=True, cwd=REPO, check=True)
+    return json.loads(out.stdout)
+
+
 def test_progress_cli_json_matches_function(db):
     load_values(db, "150100", "2019H1", {"I09": 40})
     load_values(db, "150300", "2018H2", {"I09": 5})
-    out = subprocess.run([sys.executable, "-m", "pipelines.progress", "--db", str(db), "--as-of", "2019-06-30",
-                          "--json"], capture_output=True, text=True, cwd=REPO, check=True)
-    doc = json.loads(out.stdout)
+    doc = progress_cli(db, "2019-06-30")
     rows = {r["indicator_code"]: r for r in doc["indicators"]}
     assert set(rows["I09"]) >= {"indicator_code", "value", "baseline", "target", "completion_rate", "time_progress",
                                 "gap_pp", "status", "units_current", "units_carried"}
@@ -271,9 +276,7 @@ def test_unit_filter_chart_has_no_time_line(db):
 def test_progress_cli_json_says_what_the_figures_rest_on(db):
     load_values(db, "150100", "2019H1", {"I09": 40})
     load_values(db, "150200", "2019Q3", {"I09": 5})
-    out = subprocess.run([sys.executable, "-m", "pipelines.progress", "--db", str(db), "--as-of", "2019-09-30",
-                          "--json"], capture_output=True, text=True, cwd=REPO, check=True)
-    doc = json.loads(out.stdout)
+    doc = progress_cli(db, "2019-09-30")
     assert (doc["units_total"], doc["units_current"], doc["units_carried"], doc["units_missing"]) == (13, 1, 1, 11)
     assert doc["data_as_of"] == "2019-09-30"
     i09 = {r["indicator_code"]: r for r in doc["indicators"]}["I09"]
