@@ -20,10 +20,10 @@ import pyarrow.compute as pc
 
 from .issues import ERROR, Issue, Report, hint_from, make_issue
 from .normalise import (
-    Period, is_blank, parse_date, parse_number, parse_period,
-    raw_text, split_partners,
+    INVISIBLE_RE2, Period, invisible_chars, is_blank, odd_digits, parse_date, parse_number, parse_period,
+    raw_text, split_partners, strip_invisible,
 )
-from .read import DEFAULT_LIMITS, Limits, RawWorkbook, Sheet, _col_number, read_workbook
+from .read import DEFAULT_LIMITS, Limits, RawWorkbook, Sheet, _col_letters, _col_number, read_workbook
 from .reference import Reference, load_reference, norm_key
 
 # --------------------------------------------------------------------------
@@ -79,6 +79,7 @@ class CheckedReturn:
     report: Report = field(default_factory=Report)
     sheet_names: dict = field(default_factory=dict)
     value_header: str = "截至本期末累计值"  # 表1's value column header as found in the file
+    failure: BaseException | None = None  # the exception behind an internal-error issue, for the log
 
     @property
     def ok(self) -> bool:
@@ -183,10 +184,14 @@ def _check_cover(rows: list[list], sheet: str, ref: Reference, out: CheckedRetur
 
 
 # --------------------------------------------------------------------------
-def _read_count(cell, sheet: str, row: int, col: str, rep: Report) -> float | None:
-    """A non-negative whole number cell; None when blank or invalid."""
+def _read_count(cell, sheet: str, row: int, col: str, rep: Report, limit: int) -> float | None:
+    """A whole number cell from 0 to ``limit``; None when blank or invalid."""
     n = parse_number(cell)
     raw = raw_text(cell)
+    if n.problem == "odd-digits":
+        rep.add(make_issue("odd-digits", sheet=sheet, row=row, column=col, value=raw,
+                           chars="」「".join(odd_digits(raw))))
+        return None
     if n.problem:
         rep.add(make_issue(n.problem, sheet=sheet, row=row, column=col, value=raw,
                            hint="，请填写阿拉伯数字；未填报请留空"))
@@ -198,6 +203,9 @@ def _read_count(cell, sheet: str, row: int, col: str, rep: Report) -> float | No
         return None
     if not float(n.value).is_integer():
         rep.add(make_issue("not-whole-number", sheet=sheet, row=row, column=col, value=raw))
+        return None
+    if n.value > limit:
+        rep.add(make_issue("number-too-large", sheet=sheet, row=row, column=col, value=raw, limit=f"{limit:,}"))
         return None
     if n.normalised:
         rep.add(make_issue("number-normalised", sheet=sheet, row=row, column=col, value=raw,
@@ -269,8 +277,9 @@ def _check_indicators(rows: list[list], sheet: str, ref: Reference, out: Checked
                                ind=code, other_row=seen[code]))
             continue
         seen[code] = excel_row
-        value = _read_count(value_cell, sheet, excel_row, cols["value"][1], rep)
-        increase = _read_count(inc_cell, sheet, excel_row, cols["increase"][1], rep) if "increase" in cols else None
+        value = _read_count(value_cell, sheet, excel_row, cols["value"][1], rep, ref.max_count)
+        increase = (_read_count(inc_cell, sheet, excel_row, cols["increase"][1], rep, ref.max_count)
+                    if "increase" in cols else None)
         note = raw_text(row[cols["note"][0]]) if "note" in cols else ""
         if value is None and increase is None and not note:
             continue
@@ -423,7 +432,13 @@ def _check_items(sheet_data: Sheet, sheet: str, ref: Reference, out: CheckedRetu
         "funding", hint="，投入经费请填写数字（万元）")
     add("negative-funding", rows_with("funding", [v for v, (_, p) in fparsed.items() if p == "negative"]),
         "funding")
-    funding = fparsed.column(lambda r: r[0], pa.float64())
+    for v, (_, p) in fparsed.items():
+        if p == "odd-digits":
+            add("odd-digits", rows_with("funding", [v]), "funding", chars="」「".join(odd_digits(v)))
+    limit = ref.max_funding_wan
+    add("funding-too-large", rows_with("funding", [v for v, (f, _) in fparsed.items() if f > limit]), "funding",
+        limit=f"{limit:,.0f}")
+    funding = fparsed.column(lambda r: r[0] if r[0] <= limit else np.nan, pa.float64())
 
     # duplicates: same name and type (names compared as norm_key does)
     name = txt["name"]
@@ -538,16 +553,17 @@ _MARK_RX = "^(?:" + "|".join(sorted({r"[\s\x{3000}]*".join(m.rstrip("：:")) for
     + r")[\s\x{3000}]*[:：]?$"
 
 
-_PLAIN_NUMBER = re.compile(r"\d{1,15}(?:\.\d{1,15})?")
+_PLAIN_NUMBER = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,15})?")
 
 
 def _funding(v: str) -> tuple[float, str | None]:
-    """(万元 or NaN, problem): problem is 'not-a-number' or 'negative'."""
+    """(万元 or NaN, problem): problem is 'not-a-number', 'odd-digits' or 'negative'.
+    A value over the limit keeps its number (the caller compares it)."""
     if _PLAIN_NUMBER.fullmatch(v):  # what almost every cell holds: no need for parse_number
         return float(v), None
     num = parse_number(v)
     if num.problem:
-        return np.nan, "not-a-number"
+        return np.nan, num.problem if num.problem == "odd-digits" else "not-a-number"
     if num.value is None:
         return np.nan, None
     if num.value < 0:
@@ -612,6 +628,7 @@ def check_workbook(wb: RawWorkbook, data_hash: str, ref: Reference | None = None
     today = today or date.today()
     out = CheckedReturn(file_name=wb.file_name, file_hash=data_hash, sheet_names=dict(wb.names))
     out.report.extend(_name_formula_columns(wb))
+    out.report.extend(_strip_invisible(wb))
     if "cover" in wb.sheets:
         _check_cover(wb.sheets["cover"].rows(), wb.names["cover"], ref, out, today)
     if "indicators" in wb.sheets:
@@ -627,9 +644,44 @@ def check_workbook(wb: RawWorkbook, data_hash: str, ref: Reference | None = None
 
 def check_return(data: bytes, file_name: str, ref: Reference | None = None, today: date | None = None,
                  limits: Limits = DEFAULT_LIMITS) -> CheckedReturn:
-    """Read and check one return. Never raises on bad input."""
-    wb = read_workbook(data, file_name, limits)
-    return check_workbook(wb, file_hash(data), ref, today)
+    """Read and check one return. Never raises: whatever goes wrong becomes the
+    file's error (``internal-error``, the exception kept in ``.failure`` for the log)."""
+    try:
+        wb = read_workbook(data, file_name, limits)
+        return check_workbook(wb, file_hash(data), ref, today)
+    except Exception as exc:  # a bug, or memory: this file's answer, not a traceback
+        out = CheckedReturn(file_name=file_name, file_hash=file_hash(data), failure=exc)
+        out.report.add(make_issue("internal-error", value=file_name))
+        return out
+
+
+MAX_INVISIBLE_ISSUES = 20  # per sheet; the rest are counted in one more warning
+
+
+def _strip_invisible(wb: RawWorkbook) -> list[Issue]:
+    """Remove invisible characters (zero-width, bidi marks, BOM, control characters)
+    from every cell, a column at a time; one warning per cell that had any."""
+    role_of = {sheet: role for role, sheet in wb.names.items()}
+    out: list[Issue] = []
+    for role, sheet in wb.sheets.items():
+        name = wb.names.get(role, role)
+        hits: list[tuple[int, int, str]] = []
+        for j, arr in list(sheet._columns.items()):
+            mask = pc.match_substring_regex(arr, INVISIBLE_RE2)
+            if not pc.any(mask).as_py():
+                continue
+            for i in pc.indices_nonzero(mask).to_pylist():
+                hits.append((i + 1, j + 1, arr[i].as_py()))
+            sheet._columns[j] = pc.replace_substring_regex(arr, INVISIBLE_RE2, "")
+        hits.sort()
+        for row, col, raw in hits[:MAX_INVISIBLE_ISSUES]:
+            title = _column_title(sheet, role_of.get(name, role), row, col) or f"{_col_letters(col)}列"
+            out.append(make_issue("invisible-chars", sheet=name, row=row, column=title, value=raw,
+                                  chars="、".join(invisible_chars(raw)), clean=strip_invisible(raw)))
+        if len(hits) > MAX_INVISIBLE_ISSUES:
+            out.append(make_issue("invisible-chars-more", sheet=name, count=len(hits) - MAX_INVISIBLE_ISSUES))
+    return out
+
 
 
 def has_errors(issues: list[Issue]) -> bool:

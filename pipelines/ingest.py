@@ -5,7 +5,11 @@ Example:
     python -m pipelines.ingest --db var/kjhz.duckdb --json --dry-run 包头.xlsx
 
 Exit status: 0 when nothing was rejected, 1 when something was, 2 on bad
-arguments. Messages, usage and ``-h`` help are in Chinese (``ChineseArgumentParser``).
+arguments, 3 when the tool itself could not work (database busy past its
+timeout, read-only, disk full, a bug): one Chinese line on stderr, the
+traceback in ``<db>.log`` (``pipelines.faults``). Whatever goes wrong with one
+file is that file's error, and the next file is processed. Messages, usage
+and ``-h`` help are in Chinese (``ChineseArgumentParser``).
 """
 from __future__ import annotations
 
@@ -19,7 +23,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .checks import CheckedReturn, check_return
+from .checks import CheckedReturn, check_return, file_hash
+from .faults import EXIT_OK, EXIT_REJECTED, exit_on_tool_failure, log_exception
+from .issues import make_issue
 from .read import EXCEL_SUFFIXES
 from .reference import Reference, load_reference
 from .store import DEFAULT_DB, LoadResult, init_db, save_checked
@@ -224,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         epilog="示例：\n"
                "  python -m pipelines.ingest --db var/kjhz.duckdb 报表/2019年上半年/\n"
                "  python -m pipelines.ingest --db var/kjhz.duckdb --dry-run --annotate 标注/ 包头市.xlsx\n\n"
-               "退出码：0 全部通过（可有提示）；1 有报表未通过检查；2 参数有误。")
+               "退出码：0 全部通过（可有提示）；1 有报表未通过检查；2 参数有误；\n"
+               "3 程序无法工作（数据库被占用超时、只读、磁盘已满或程序出错），详细信息写入数据库旁的 .log 文件。")
     ap.add_argument("--db", default=str(DEFAULT_DB), help="DuckDB 数据库文件（不存在则创建）")
     ap.add_argument("--json", action="store_true", help="以 JSON 输出结果")
     ap.add_argument("--dry-run", action="store_true", help="只检查，不载入")
@@ -232,6 +239,50 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--user", default=None, help="记录为报送人（默认：命令行）")
     ap.add_argument("paths", nargs="+", metavar="文件或文件夹", help="报表文件，或存放报表的文件夹")
     args = ap.parse_args(argv)
+    with exit_on_tool_failure(args.db, "ingest"):
+        return _main(ap, args)
+
+
+def _unopenable(f: Path, exc: OSError) -> tuple[None, LoadResult]:
+    """A file the system would not let us read: that file's error, not the batch's end."""
+    detail = {PermissionError: "没有读取权限", IsADirectoryError: "这是一个文件夹",
+              FileNotFoundError: "文件已不存在"}.get(type(exc), exc.strerror or "读取失败")
+    return None, LoadResult(file=f.name, status="rejected", unit_code=None, period_end=None, version=None,
+                            issues=[make_issue("file-unopenable", value=f.name, detail=detail)])
+
+
+def _annotate(out_dir: Path, f: Path, data: bytes, r: LoadResult, db: str) -> None:
+    """The annotated copy of a file with issues; a file it cannot draw on is logged and passed over."""
+    from .annotate import annotate_workbook
+
+    try:
+        marked = annotate_workbook(data, f.name, r.issues)
+    except Exception as exc:
+        log_exception(db, exc, f"annotate {f}")
+        print(f"{f.name}：无法写出标注工作簿（详细信息已写入日志）", file=sys.stderr)
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{f.stem}_问题标注.xlsx").write_bytes(marked)
+
+
+def _print_results(results: list[LoadResult], wheres: list[str], as_json: bool) -> None:
+    if as_json:
+        json.dump({"files": [result_json(r) for r in results]}, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for r, where in zip(results, wheres):
+            _print_text(r, sys.stdout, where)
+        n = {s: sum(r.status == s for r in results) for s in STATUS_ZH}
+        print(f"共{len(results)}个文件：已入库{n['loaded']}，未通过{n['rejected']}，重复{n['duplicate']}"
+              + (f"，检查通过{n['checked']}" if n["checked"] else ""))
+    sys.stdout.flush()
+
+
+def _main(ap: ChineseArgumentParser, args: argparse.Namespace) -> int:
+    from .store import cleanup_rejected_originals
+
+    if not args.dry_run:
+        cleanup_rejected_originals(args.db)
 
     skipped: dict[str, list[Path]] = {}
     files = expand(args.paths, skipped)
@@ -251,34 +302,33 @@ def main(argv: list[str] | None = None) -> int:
     if show_bar:
         from tqdm import tqdm
         bar = tqdm(total=len(files), unit="个文件", desc="载入报表", file=sys.stderr)
-    for f in files:
-        data = f.read_bytes()
-        checked, r = _check_and_save(args.db, data, f.name, who=args.user or "命令行", source="cli",
-                                     dry_run=args.dry_run, ref=ref)
-        results.append(r)
-        wheres.append(where_label(checked, ref))
-        if args.annotate and r.issues:
-            from .annotate import annotate_workbook
-            out_dir = Path(args.annotate)
-            out_dir.mkdir(parents=True, exist_ok=True)
-            (out_dir / f"{f.stem}_问题标注.xlsx").write_bytes(annotate_workbook(data, f.name, r.issues))
+    finished = False
+    try:
+        for f in files:
+            try:
+                data = f.read_bytes()
+            except OSError as exc:
+                checked, r = _unopenable(f, exc)
+                data = b""
+            else:
+                checked, r = _check_and_save(args.db, data, f.name, who=args.user or "命令行", source="cli",
+                                             dry_run=args.dry_run, ref=ref)
+                if checked.failure is not None:  # a bug met on this file: the file is refused, the log has why
+                    log_exception(args.db, checked.failure, f"ingest {f} ({file_hash(data)})")
+            results.append(r)
+            wheres.append(where_label(checked, ref))
+            if args.annotate and r.issues and data:
+                _annotate(Path(args.annotate), f, data, r, args.db)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(f.name[:30])
+        finished = True
+    finally:  # also when the tool fails half-way: say what was done before it
         if bar is not None:
-            bar.update(1)
-            bar.set_postfix_str(f.name[:30])
-        elif not args.json:
-            pass
-    if bar is not None:
-        bar.close()
-    if args.json:
-        json.dump({"files": [result_json(r) for r in results]}, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
-    else:
-        for r, where in zip(results, wheres):
-            _print_text(r, sys.stdout, where)
-        n = {s: sum(r.status == s for r in results) for s in STATUS_ZH}
-        print(f"共{len(results)}个文件：已入库{n['loaded']}，未通过{n['rejected']}，重复{n['duplicate']}"
-              + (f"，检查通过{n['checked']}" if n["checked"] else ""))
-    return 1 if any(r.status == "rejected" for r in results) else 0
+            bar.close()
+        if finished or results:
+            _print_results(results, wheres, args.json)
+    return EXIT_REJECTED if any(r.status == "rejected" for r in results) else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from .normalise import visible
+
 ERROR = "error"
 WARNING = "warning"
 
@@ -28,6 +30,10 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "column-missing": (ERROR, "缺少列", "缺少必填列「{expected}」"),
     "label-missing": (ERROR, "缺少封面项目", "缺少「{expected}」，请在封面「{expected}」右侧单元格填写"),
     "formula-no-value": (ERROR, "公式没有计算结果", "单元格{cell}是公式「{value}」，但文件中没有保存计算结果，请在Excel中打开、重新计算并保存后再上传"),
+    "internal-error": (ERROR, "程序内部错误", "检查文件「{value}」时程序内部出错，文件未载入；详细信息已写入日志，请联系管理员"),
+    "file-unopenable": (ERROR, "文件无法打开", "无法打开文件「{value}」：{detail}"),
+    "invisible-chars": (WARNING, "有看不见的字符", "「{value}」中有看不见的字符（{chars}），已删除，按「{clean}」读取"),
+    "invisible-chars-more": (WARNING, "有看不见的字符", "另有{count}个单元格中有看不见的字符，均已删除"),
     "cell-error": (ERROR, "单元格是错误值", "单元格{cell}显示错误值「{value}」，请改正公式或数值后再上传"),
     # cover
     "unknown-unit": (ERROR, "无法识别填报单位", "无法识别填报单位「{value}」{hint}"),
@@ -44,6 +50,9 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "negative-number": (ERROR, "数值为负", "「{value}」是负数，应为不小于0的整数"),
     "not-whole-number": (ERROR, "不是整数", "「{value}」不是整数，本列应填写整数个数"),
     "not-a-number": (ERROR, "不是数字", "「{value}」不是数字{hint}"),
+    "odd-digits": (ERROR, "数字写法不对", "「{value}」中的「{chars}」不是0-9的数字，请用0-9（阿拉伯数字）填写"),
+    "number-too-large": (ERROR, "数值超出范围", "「{value}」超出合理范围，本列应为0到{limit}之间的整数"),
+    "funding-too-large": (ERROR, "经费超出范围", "投入经费「{value}」超出合理范围（上限{limit}万元），请核对单位是否为万元"),
     "number-normalised": (WARNING, "数值已自动转换", "「{value}」按{number}读取，请只填写数字"),
     "value-decreased": (WARNING, "累计值下降", "{ind}的累计值{number}低于上一报告期（{previous_period}）的{previous}，累计数一般不应下降，请核实"),
     "totals-mismatch": (WARNING, "表1与表2不一致", "{ind}（{expected}）填报{number}，但表2中此类在建/有效事项有{count}项，合计与明细不一致"),
@@ -90,7 +99,10 @@ class Issue:
 def make_issue(code: str, *, sheet: str | None = None, row: int | None = None,
                column: str | None = None, value: object = None,
                suggestion: str | None = None, severity: str | None = None, **fields: object) -> Issue:
-    """Build an Issue, rendering its Chinese message from the code's template."""
+    """Build an Issue, rendering its Chinese message from the code's template.
+
+    The message shows every invisible character by name (``normalise.visible``);
+    ``value`` keeps the cell's text as it was."""
     sev, _title, template = CATALOGUE[code]
     text = "" if value is None else str(value)
     fields.setdefault("hint", "")
@@ -106,7 +118,7 @@ def make_issue(code: str, *, sheet: str | None = None, row: int | None = None,
     else:
         prefix = ""
     return Issue(code=code, severity=severity or sev, sheet=sheet, row=row, column=column,
-                 value=None if value is None else text, message=prefix + body,
+                 value=None if value is None else text, message=visible(prefix + body),
                  suggestion=suggestion)
 
 

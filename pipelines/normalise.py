@@ -22,6 +22,57 @@ BLANK_MARKS = {"", "—", "——", "-", "--", "/", "／", "－", "―", "–", 
 _CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 
 
+# --------------------------------------------------------------------------
+# Characters a reader cannot see: removed from every cell (with a warning) and
+# named in every message, 「包[零宽空格]头」, so what is wrong can be seen.
+INVISIBLE: dict[str, str] = {
+    "\u200b": "零宽空格", "\u200c": "零宽不连字", "\u200d": "零宽连字", "\u2060": "零宽不换行",
+    "\ufeff": "字节序标记BOM", "\u00ad": "软连字符", "\u061c": "阿拉伯文字母标记",
+    "\u200e": "从左到右标记", "\u200f": "从右到左标记",
+    "\u202a": "从左到右嵌入", "\u202b": "从右到左嵌入", "\u202c": "方向格式结束",
+    "\u202d": "从左到右覆盖", "\u202e": "从右到左覆盖",
+    "\u2066": "从左到右隔离", "\u2067": "从右到左隔离", "\u2068": "方向隔离", "\u2069": "方向隔离结束",
+    "\u2061": "不可见运算符", "\u2062": "不可见运算符", "\u2063": "不可见运算符", "\u2064": "不可见运算符",
+    "\ufff9": "注音标记", "\ufffa": "注音标记", "\ufffb": "注音标记",
+}
+# control characters other than tab, line feed and carriage return
+for _c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)]:
+    INVISIBLE[chr(_c)] = f"控制字符U+{_c:04X}"
+_INVISIBLE_RX = re.compile("[" + "".join(re.escape(c) for c in INVISIBLE) + "]")
+# the same class for Arrow's RE2 (pyarrow.compute), which takes \x{...} escapes
+INVISIBLE_RE2 = "[" + "".join(f"\\x{{{ord(c):04X}}}" for c in INVISIBLE) + "]"
+
+
+def invisible_chars(text: str) -> list[str]:
+    """The invisible characters in ``text``, each named once: ['零宽空格', ...]."""
+    return list(dict.fromkeys(INVISIBLE[c] for c in _INVISIBLE_RX.findall(text)))
+
+
+def strip_invisible(text: str) -> str:
+    return _INVISIBLE_RX.sub("", text)
+
+
+def visible(value: object) -> str:
+    """Any value as text a person can check: every invisible character named in
+    brackets, 「包\u200b头」 -> 「包[零宽空格]头」. Every message goes through it."""
+    text = "" if value is None else str(value)
+    return _INVISIBLE_RX.sub(lambda m: f"[{INVISIBLE[m.group()]}]", text) if _INVISIBLE_RX.search(text) else text
+
+
+# --------------------------------------------------------------------------
+# Digits: only 0-9 and full-width ０-９ are read as digits. Others (Arabic-Indic
+# ١٥٠, superscripts 4², circled ①) are refused, never read silently.
+def odd_digits(text: str) -> list[str]:
+    """Characters of ``text`` that are digits but not 0-9 or ０-９: ['١', '²']."""
+    out = []
+    for c in text:
+        if c.isascii() or "\uff10" <= c <= "\uff19":
+            continue
+        if c.isdigit() or c.isdecimal() or unicodedata.category(c) == "No":
+            out.append(c)
+    return list(dict.fromkeys(out))
+
+
 def clean_text(value: object) -> str:
     """A cell as display text: NFKC-folded (full-width to half-width), trimmed, '' for empty."""
     if isinstance(value, str):
@@ -83,15 +134,18 @@ class Period:
 _MONTH_RANGES = {(1, 3): ("Q", 1), (4, 6): ("Q", 2), (7, 9): ("Q", 3), (10, 12): ("Q", 4),
                  (1, 6): ("H", 1), (7, 12): ("H", 2), (1, 12): ("Y", 1)}
 
-_P_Q = re.compile(r"^(\d{4})(?:年)?[-_ ]?(?:第?([一二三四1-4])季度?|q([1-4]))$")
-_P_Q2 = re.compile(r"^(\d{4})[-_ ]?q([1-4])$")
-_P_H = re.compile(r"^(\d{4})(?:年)?[-_ ]?(?:([上下])半年|h([12]))$")
-_P_Y = re.compile(r"^(\d{4})(?:年|年度|年全年|全年|年年度)?$")
-_P_M = re.compile(r"^(\d{4})年?(\d{1,2})[-~至到](\d{1,2})月?$")
+# re.ASCII: \d is 0-9 only (full-width digits are folded to 0-9 first; other scripts' digits are not digits here)
+_P_Q = re.compile(r"^(\d{4})(?:年)?[-_ ]?(?:第?([一二三四1-4])季度?|q([1-4]))$", re.ASCII)
+_P_Q2 = re.compile(r"^(\d{4})[-_ ]?q([1-4])$", re.ASCII)
+_P_H = re.compile(r"^(\d{4})(?:年)?[-_ ]?(?:([上下])半年|h([12]))$", re.ASCII)
+_P_Y = re.compile(r"^(\d{4})(?:年|年度|年全年|全年|年年度)?$", re.ASCII)
+_P_M = re.compile(r"^(\d{4})年?(\d{1,2})[-~至到](\d{1,2})月?$", re.ASCII)
 
 
 def parse_period(value: object) -> Period | None:
     """Any spelling DOMAIN.md lists -> Period, or None."""
+    if isinstance(value, str) and odd_digits(value):
+        return None
     s = clean_text(value).lower().replace(" ", "")
     if not s:
         return None
@@ -152,11 +206,12 @@ def period_from_end(end: date, kind: str) -> Period:
 # --------------------------------------------------------------------------
 # Dates
 _EXCEL_EPOCH = date(1899, 12, 30)
-_TIME_PART = re.compile(r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")  # 「2019-03-15 00:00:00」
-_D_YMD = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
-_D_YM = re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$")
-_D_Y = re.compile(r"^(\d{4})年$")
-_D_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_TIME_PART = re.compile(r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$", re.ASCII)  # 「2019-03-15 00:00:00」
+_D_YMD = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$", re.ASCII)
+_D_YM = re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$", re.ASCII)
+_D_Y = re.compile(r"^(\d{4})年$", re.ASCII)
+_D_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$", re.ASCII)
+EARLIEST_DATE = date(1950, 1, 1)  # nothing in these returns started before; earlier is a typo or a bad serial
 
 
 def parse_date(value: object) -> tuple[date | None, str | None]:
@@ -164,8 +219,16 @@ def parse_date(value: object) -> tuple[date | None, str | None]:
 
     Accepts date cells, Excel serial numbers, 2019-03-15, 2019/3/15, 2019.3.15,
     2019年3月15日, 20190315, and month precision (2019年3月, 2019.3, 2019-03),
-    read as the first day of that month.
+    read as the first day of that month. Dates before 1950, Excel serials of 0
+    or less and digits other than 0-9 / ０-９ are invalid.
     """
+    d, why = _parse_date(value)
+    if d is not None and d < EARLIEST_DATE:
+        return None, f"早于{EARLIEST_DATE.year}年"
+    return d, why
+
+
+def _parse_date(value: object) -> tuple[date | None, str | None]:
     if isinstance(value, datetime):
         return value.date(), None
     if isinstance(value, date):
@@ -184,9 +247,13 @@ def parse_date(value: object) -> tuple[date | None, str | None]:
             return None, "不是日期"
         if 1900 <= value <= 2100:  # a bare year, read as 「2019年」, not the serial day 1905-07-11
             return date(int(value), 1, 1), None
-        if 1 <= value < 80000:
+        if value <= 0:
+            return None, "Excel日期序号应大于0"
+        if value < 80000:
             return _EXCEL_EPOCH + timedelta(days=int(value)), None
         return None, "不是日期"
+    if isinstance(value, str) and odd_digits(value):
+        return None, f"含有「{'」「'.join(odd_digits(value))}」，请用0-9书写数字"
     s = clean_text(value)
     if s.lower() in BLANK_MARKS:
         return None, None
@@ -203,16 +270,15 @@ def parse_date(value: object) -> tuple[date | None, str | None]:
     m = _D_Y.match(s)
     if m:
         return date(int(m.group(1)), 1, 1), None
-    try:  # a serial number stored as text
-        f = float(s)
-    except ValueError:
+    if not _SERIAL_TEXT.fullmatch(s):
         return None, "不是日期"
-    return parse_date(f)
+    return _parse_date(float(s))  # a serial number stored as text
 
 
 # --------------------------------------------------------------------------
 # Numbers
-_NUM = re.compile(r"^([+-]?\d+(?:\.\d+)?)(.*)$")
+_NUM = re.compile(r"^([+-]?\d+(?:\.\d+)?)(.*)$", re.ASCII)
+_SERIAL_TEXT = re.compile(r"[+-]?\d+(?:\.\d+)?", re.ASCII)
 _UNIT_SUFFIX = {"", "家", "项", "个", "件", "位", "场", "场次", "次", "名", "人", "万元", "元", "所", "处"}
 
 
@@ -230,10 +296,14 @@ def parse_number(value: object) -> Number:
     if isinstance(value, (int, float)):
         if isinstance(value, float) and math.isnan(value):
             return Number(None)
+        if not math.isfinite(value):
+            return Number(None, "not-a-number")
         return Number(float(value))
     if isinstance(value, (date, datetime)):
         return Number(None, "not-a-number")
     raw = "" if value is None else str(value).strip()
+    if odd_digits(raw):
+        return Number(None, "odd-digits")
     s = unicodedata.normalize("NFKC", raw).strip()
     if s.lower() in BLANK_MARKS:
         return Number(None)

@@ -222,6 +222,49 @@ def store_original(db_path: Path | str, data: bytes, digest: str, file_name: str
     return target
 
 
+def cleanup_rejected_originals(db_path: Path | str, days: float | None = None,
+                               now: datetime | None = None) -> list[Path]:
+    """Delete originals that only rejected submissions refer to, received more
+    than ``days`` ago (data/settings.yaml ``rejected_retention_days``); files
+    nothing refers to go after the same time by their modification time. A file
+    any loaded submission refers to (current or not) is never deleted. Runs
+    under the writers' lock, so no load can start using a file being deleted;
+    when the database is busy or absent it does nothing. Returns what it deleted.
+    """
+    db_path = Path(db_path)
+    folder = files_dir(db_path)
+    if not db_path.exists() or not folder.is_dir():
+        return []
+    if days is None:
+        from .reference import load_reference
+        days = float(load_reference().settings["rejected_retention_days"])
+    cutoff = (now or datetime.now()) - pd.Timedelta(days=days)
+    deleted: list[Path] = []
+    try:
+        with connect(db_path, write=True, timeout=2, on_wait=None) as con:
+            if not _table_exists(con, "submissions"):
+                return []
+            rows = con.execute("SELECT file_hash, bool_or(status = 'loaded'), max(received_at) "
+                               "FROM submissions GROUP BY file_hash").fetchall()
+            known = {h: (loaded, last) for h, loaded, last in rows}
+            for f in folder.glob("??/*"):
+                if not f.is_file() or f.name.startswith("."):
+                    continue
+                digest = f.name.split(".", 1)[0]
+                hit = known.get(digest)
+                if hit is not None:
+                    loaded, last = hit
+                    old = not loaded and last is not None and last < cutoff
+                else:
+                    old = datetime.fromtimestamp(f.stat().st_mtime) < cutoff
+                if old:
+                    f.unlink()
+                    deleted.append(f)
+    except (BusyError, duckdb.Error, OSError):
+        return deleted  # best effort: the next start tries again
+    return deleted
+
+
 def original_path(db_path: Path | str, digest: str) -> Path | None:
     folder = files_dir(db_path) / digest[:2]
     hits = sorted(folder.glob(f"{digest}.*")) if folder.exists() else []

@@ -974,7 +974,10 @@ def test_bad_example_names_exactly_the_problems_in_its_readme():
 
 # --------------------------------------------------------------------------
 # Every code in the catalogue is raised by some workbook here
-SKIPPED: dict[str, str] = {}  # code -> why it cannot be raised by a return on its own (none so far)
+SKIPPED: dict[str, str] = {  # code -> why it cannot be raised by a return on its own (tested in test_faults.py)
+    "internal-error": "a bug in the checker, made in the test by breaking it",
+    "file-unopenable": "a file the command line cannot open (permissions), not a return's content",
+}
 
 
 # code -> (change to valid_sheets or None, check_return options): for codes a single
@@ -995,6 +998,11 @@ ONE_WORKBOOK_PER_CODE = {
     "empty-return": (lambda s: s.update({T1: s[T1][:1], T2: s[T2][:1]}), {}),
     "file-too-large": (None, {"limits": Limits(max_file_bytes=100)}),
     "sheet-too-large": (None, {"limits": Limits(max_rows=3)}),
+    "odd-digits": (lambda s: put(s, T1, 3, VALUE_COL, "١"), {}),
+    "number-too-large": (lambda s: put(s, T1, 3, VALUE_COL, 10**8), {}),
+    "funding-too-large": (lambda s: put(s, T2, 2, "投入经费（万元）", 2e6), {}),
+    "invisible-chars": (lambda s: set_cover(s, "填报单位", "包\u200b头市"), {}),
+    "invisible-chars-more": (lambda s: s[T2].extend(item(f"事项\u200b{n}") for n in range(25)), {}),
 }
 
 
@@ -1053,3 +1061,80 @@ def test_base_without_level_is_ambiguous_and_names_both(check, valid_sheets):
     out = check(valid_sheets)
     [issue] = [i for i in out.report.errors if i.code == "unknown-item-type"]
     assert "国家级国际科技合作基地" in issue.message and "自治区级国际科技合作基地" in issue.message
+
+
+# --------------------------------------------------------------------------
+# Numbers that do not fit, odd digits, early dates, invisible characters: never read silently
+@pytest.mark.parametrize("value, code, message", [
+    (1e20, "number-too-large", "「100000000000000000000」超出合理范围，本列应为0到10,000,000之间的整数"),
+    (9.3e18, "number-too-large", "「9300000000000000000」超出合理范围，本列应为0到10,000,000之间的整数"),
+    (10_000_001, "number-too-large", "「10000001」超出合理范围，本列应为0到10,000,000之间的整数"),
+    ("1E+20", "not-a-number", "「1E+20」不是数字，请填写阿拉伯数字；未填报请留空"),
+    (2.5, "not-whole-number", "「2.5」不是整数，本列应填写整数个数"),
+    ("١٥٠", "odd-digits", "「١٥٠」中的「١」「٥」「٠」不是0-9的数字，请用0-9（阿拉伯数字）填写"),
+    ("4²", "odd-digits", "「4²」中的「²」不是0-9的数字，请用0-9（阿拉伯数字）填写"),
+])
+def test_a_count_that_does_not_fit_is_a_cell_error(make_workbook, valid_sheets, value, code, message):
+    put(valid_sheets, T1, 3, VALUE_COL, value)
+    out = check_return(make_workbook(valid_sheets), "x.xlsx", today=TODAY)
+    errors = [(i.sheet, i.row, i.column, i.code, i.message) for i in out.report.errors]
+    assert errors == [(T1, 3, VALUE_COL, code, f"{T1} 第3行「{VALUE_COL}」：{message}")]
+    assert out.indicators["indicator_code"].tolist() == ["I04"]  # the bad value is not taken
+
+
+def test_the_largest_count_allowed_is_taken(make_workbook, valid_sheets):
+    put(valid_sheets, T1, 3, VALUE_COL, 10_000_000)
+    out = check_return(make_workbook(valid_sheets), "x.xlsx", today=TODAY)
+    assert out.report.ok and out.indicators.set_index("indicator_code")["value"]["I09"] == 10_000_000
+
+
+@pytest.mark.parametrize("value, code, message", [
+    (1e308, "funding-too-large", "超出合理范围（上限1,000,000万元），请核对单位是否为万元"),
+    (2_000_000, "funding-too-large", "投入经费「2000000」超出合理范围（上限1,000,000万元），请核对单位是否为万元"),
+    ("١٥٠", "odd-digits", "「١٥٠」中的「١」「٥」「٠」不是0-9的数字，请用0-9（阿拉伯数字）填写"),
+    ("5²", "odd-digits", "「5²」中的「²」不是0-9的数字，请用0-9（阿拉伯数字）填写"),
+    ("1e308", "not-a-number", "「1e308」不是数字，投入经费请填写数字（万元）"),
+    ("inf", "not-a-number", "「inf」不是数字，投入经费请填写数字（万元）"),
+])
+def test_funding_that_does_not_fit_is_a_cell_error(make_workbook, valid_sheets, value, code, message):
+    put(valid_sheets, T2, 2, "投入经费（万元）", value)
+    out = check_return(make_workbook(valid_sheets), "x.xlsx", today=TODAY)
+    errors = [(i.sheet, i.row, i.column, i.code) for i in out.report.errors]
+    assert errors == [(T2, 2, "投入经费（万元）", code)]
+    assert out.report.errors[0].message.endswith(message)
+    assert out.items["funding_wan"].fillna(0).max() <= 1_000_000
+
+
+@pytest.mark.parametrize("value, reason", [
+    (0, "Excel日期序号应大于0"), (-1, "Excel日期序号应大于0"), ("1899-12-31", "早于1950年"),
+    (1, "早于1950年"), ("1949-10-01", "早于1950年"), ("٢٠١٩-03-15", "含有「٢」「٠」「١」「٩」，请用0-9书写数字"),
+])
+def test_early_dates_bad_serials_and_odd_digits_are_not_dates(make_workbook, valid_sheets, value, reason):
+    put(valid_sheets, T2, 2, "起始日期", value)
+    out = check_return(make_workbook(valid_sheets), "x.xlsx", today=TODAY)
+    (e,) = out.report.errors
+    assert (e.sheet, e.row, e.column, e.code) == (T2, 2, "起始日期", "invalid-date")
+    assert f"不是有效日期（{reason}）" in e.message
+
+
+def test_invisible_characters_are_removed_with_a_warning_that_shows_them(make_workbook, valid_sheets):
+    set_cover(valid_sheets, "填报单位", "包\u200b头市")
+    put(valid_sheets, T2, 2, "所属领域", "绿色农畜产品\u200f")
+    put(valid_sheets, T2, 3, "事项名称", "\ufeff京蒙装备协同创新")
+    out = check_return(make_workbook(valid_sheets), "x.xlsx", today=TODAY)
+    assert out.report.ok and out.unit_code == "150200"  # read as 包头市 once the character is gone
+    assert [i.message for i in out.report.warnings] == [
+        "封面 第1行「填报单位」：「包[零宽空格]头市」中有看不见的字符（零宽空格），已删除，按「包头市」读取",
+        f"{T2} 第2行「所属领域」：「绿色农畜产品[从右到左标记]」中有看不见的字符（从右到左标记），已删除，按「绿色农畜产品」读取",
+        f"{T2} 第3行「事项名称」：「[字节序标记BOM]京蒙装备协同创新」中有看不见的字符（字节序标记BOM），已删除，"
+        "按「京蒙装备协同创新」读取",
+    ]
+    assert "\ufeff" not in "".join(out.items["item_name"])
+
+
+def test_every_message_shows_invisible_characters_by_name():
+    from pipelines.issues import make_issue
+
+    i = make_issue("unknown-unit", sheet="封\u200b面", row=1, column="填报单位", value="包\u202e头")
+    assert i.message == "封[零宽空格]面 第1行「填报单位」：无法识别填报单位「包[从右到左覆盖]头」"
+    assert i.value == "包\u202e头"  # the cell's text itself is kept as it was

@@ -83,6 +83,11 @@ def test_date_spellings(value, expected):
     assert parse_date(value) == (expected, None)
 
 
+def test_dates_from_1950_and_full_width_digits_are_dates():
+    assert parse_date("1950-01-01") == (date(1950, 1, 1), None)
+    assert parse_date("２０１９-03-15") == (date(2019, 3, 15), None)
+
+
 @pytest.mark.parametrize("value", ["", None, "—", "-", "/"])
 def test_blank_date_is_no_date_and_no_problem(value):
     assert parse_date(value) == (None, None)
@@ -94,7 +99,16 @@ def test_blank_date_is_no_date_and_no_problem(value):
     ("不详", "不是日期"),
     ("去年春天", "不是日期"),
     (True, "不是日期"),
-    (-5, "不是日期"),
+    (-5, "Excel日期序号应大于0"),
+    (0, "Excel日期序号应大于0"),
+    ("0", "Excel日期序号应大于0"),
+    (1, "早于1950年"),  # serial 1 is 1899-12-31
+    ("1899-01-01", "早于1950年"),
+    (datetime(1949, 12, 31), "早于1950年"),
+    ("١٥٠", "含有「١」「٥」「٠」，请用0-9书写数字"),
+    ("٢٠١٩-03-15", "含有「٢」「٠」「١」「٩」，请用0-9书写数字"),
+    ("nan", "不是日期"),  # float() would have read it as blank
+    ("1e5", "不是日期"),
 ])
 def test_invalid_date_gives_a_reason(value, reason):
     assert parse_date(value) == (None, reason)
@@ -178,3 +192,31 @@ def test_partners_split_trims_and_drops_empty_parts():
 
 def test_partners_mixed_separators():
     assert split_partners("北京,天津；河北/广东") == ["北京", "天津", "河北", "广东"]
+
+
+# --------------------------------------------------------------------------
+# No silent readings: odd digits refused, invisible characters named
+@pytest.mark.parametrize("text", ["١٥٠", "4²", "۱۲", "①", "٣项", "１٥"])
+def test_digits_other_than_0_to_9_are_not_numbers(text):
+    assert parse_number(text) == Number(None, "odd-digits")
+
+
+def test_full_width_digits_are_still_read_with_a_note():
+    assert parse_number("１５０") == Number(150.0, None, True)
+
+
+@pytest.mark.parametrize("text", ["٢٠١٩年上半年", "2019年上半年²"])
+def test_a_period_with_odd_digits_is_not_recognised(text):
+    assert parse_period(text) is None
+
+
+def test_visible_names_every_invisible_character():
+    from pipelines.normalise import invisible_chars, strip_invisible, visible
+
+    assert visible("包\u200b头") == "包[零宽空格]头"
+    assert visible("\ufeff包头\u200f市\x01") == "[字节序标记BOM]包头[从右到左标记]市[控制字符U+0001]"
+    assert visible("包头市\n第二行\t") == "包头市\n第二行\t"  # line breaks and tabs are seen
+    assert visible("ᠮᠣᠩᠭᠣᠯ\u180e") == "ᠮᠣᠩᠭᠣᠯ\u180e"  # Mongolian's own format characters stay
+    assert invisible_chars("a\u200bb\u200bc\u202e") == ["零宽空格", "从右到左覆盖"]
+    assert strip_invisible("包\u200b头\u2066市") == "包头市"
+    assert visible(None) == "" and visible(12) == "12"

@@ -161,6 +161,15 @@ def _cases():
                              [("negative-funding", "error", T2, 3, "投入经费（万元）", "-5")]),
         "funding-text": (corrupt({(T2, "J3"): "若干万"}), "x.xlsx", {},
                          [("not-a-number", "error", T2, 3, "投入经费（万元）", "若干万")]),
+        # numbers that do not fit, odd digits, invisible characters
+        "ind-huge": (corrupt({(T1, "D7"): 1e20}), "x.xlsx", {},
+                     [("number-too-large", "error", T1, 7, VALUE, "100000000000000000000")]),
+        "ind-arabic-indic": (corrupt({(T1, "D7"): "٢"}), "x.xlsx", {},
+                             [("odd-digits", "error", T1, 7, VALUE, "٢")]),
+        "funding-huge": (corrupt({(T2, "J3"): 5e6}), "x.xlsx", {},
+                         [("funding-too-large", "error", T2, 3, "投入经费（万元）", "5000000")]),
+        "invisible": (corrupt({(T2, "B3"): A[0] + "\u200b"}), "x.xlsx", {},
+                      [("invisible-chars", "warning", T2, 3, "事项名称", A[0] + "\u200b")]),
     }
 
 
@@ -193,7 +202,8 @@ def test_value_decreased_needs_what_is_loaded(tmp_path):
 
 
 def test_the_cases_cover_every_code_in_the_catalogue():
-    separate = {"value-decreased", "file-encrypted"}  # the two tests below
+    separate = {"value-decreased", "file-encrypted",  # the two tests below
+                "invisible-chars-more", "internal-error", "file-unopenable"}  # test_checks.py, test_faults.py
     raised = {e[0] for _, _, _, exp in CASES.values() for e in exp} | separate
     assert raised == set(CATALOGUE)
 
