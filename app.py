@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.common import ensure_database, favicon
+from ui.common import ensure_database, favicon, show_failure
 
 st.set_page_config(page_title="科技创新合作监测平台", page_icon=favicon(), layout="wide")
 
@@ -35,4 +35,7 @@ pages = {
 }
 nav = st.navigation({k: v for k, v in pages.items() if v})
 st.sidebar.caption("内蒙古自治区科技创新合作三年行动计划（2018-2020年）实施监测")
-nav.run()
+try:
+    nav.run()
+except Exception as exc:  # no traceback on a page: a Chinese message, the traceback in <db>.log
+    show_failure(exc, nav.url_path or "")

@@ -22,7 +22,7 @@ from pipelines.issues import make_issue
 from pipelines.normalise import parse_period
 from pipelines.template import build_template
 from pipelines.vocab import reporting_frequency
-from ui.common import data_key, db_path, fmt_date, q, reference, table_height
+from ui.common import data_key, db_path, fmt_date, log_failure, q, reference, table_height
 
 CHECKED = "upload_checked"    # hash -> {"name", "data", "checked", "preview", "preview_key"}
 DONE = "upload_done"          # hash -> what was loaded (for the success message)
@@ -62,8 +62,11 @@ def _archive() -> None:
     st.session_state["upload_confirm_archive"] = False
     try:
         folder = store.archive_database(db, "demo")
-    except Exception as exc:  # a busy database: say so, keep everything as it was
+    except store.BusyError as exc:  # a busy database: say so, keep everything as it was
         st.session_state[MESSAGES].append(("error", f"未能清空演示数据：{exc}"))
+        return
+    except Exception as exc:
+        st.session_state[MESSAGES].append(("error", f"未能清空演示数据：{log_failure(exc, 'archive demo')}"))
         return
     st.session_state[CHECKED] = {}
     st.session_state[DONE] = {}
@@ -177,10 +180,14 @@ if todo:
         bar.progress((n - 1) / len(todo), text=f"正在检查第 {n}/{len(todo)} 个文件：{e['name']}")
         try:
             pv = check_upload(db, e["data"], e["name"], ref=ref)
-        except Exception as exc:  # a bug must not cost the user the page: show it as an unreadable file
-            broken = CheckedReturn(file_name=e["name"], file_hash=h)
-            broken.report.add(make_issue("file-unreadable", value=e["name"], detail=f"检查程序出错：{type(exc).__name__}"))
+        except store.BusyError:
+            raise  # the database, not the file: the page says so (app.py)
+        except Exception as exc:  # a bug must not cost the user the page: that file's error, the log has why
+            broken = CheckedReturn(file_name=e["name"], file_hash=h, failure=exc)
+            broken.report.add(make_issue("internal-error", value=e["name"]))
             pv = preview(db, broken, ref=ref)
+        if pv.checked.failure is not None:
+            log_failure(pv.checked.failure, f"upload check {e['name']} ({h})")
         e.update(checked=pv.checked, preview=pv, preview_key=data_key())
     bar.empty()
 
@@ -223,6 +230,9 @@ def _load(hashes: list[str]) -> None:
             continue
         except store.BusyError as exc:
             msgs.append(("error", f"「{pv.file_name}」未载入：{exc}"))
+            continue
+        except Exception as exc:  # read-only database, full disk, a bug: a message, and the next file
+            msgs.append(("error", f"「{pv.file_name}」未载入：{log_failure(exc, f'upload load {pv.file_name}')}"))
             continue
         if r.status == "duplicate":
             msgs.append(("info", f"「{pv.file_name}」与已载入的第{r.version}版完全相同，未重复载入。"))

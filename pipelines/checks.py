@@ -25,6 +25,7 @@ from .normalise import (
 )
 from .read import DEFAULT_LIMITS, Limits, RawWorkbook, Sheet, _col_letters, _col_number, read_workbook
 from .reference import Reference, load_reference, norm_key
+from .vocab import max_count, max_funding_wan
 
 # --------------------------------------------------------------------------
 # The return format's headers (RETURN_FORMAT.md): key -> accepted spellings.
@@ -277,8 +278,8 @@ def _check_indicators(rows: list[list], sheet: str, ref: Reference, out: Checked
                                ind=code, other_row=seen[code]))
             continue
         seen[code] = excel_row
-        value = _read_count(value_cell, sheet, excel_row, cols["value"][1], rep, ref.max_count)
-        increase = (_read_count(inc_cell, sheet, excel_row, cols["increase"][1], rep, ref.max_count)
+        value = _read_count(value_cell, sheet, excel_row, cols["value"][1], rep, max_count(ref))
+        increase = (_read_count(inc_cell, sheet, excel_row, cols["increase"][1], rep, max_count(ref))
                     if "increase" in cols else None)
         note = raw_text(row[cols["note"][0]]) if "note" in cols else ""
         if value is None and increase is None and not note:
@@ -435,7 +436,7 @@ def _check_items(sheet_data: Sheet, sheet: str, ref: Reference, out: CheckedRetu
     for v, (_, p) in fparsed.items():
         if p == "odd-digits":
             add("odd-digits", rows_with("funding", [v]), "funding", chars="」「".join(odd_digits(v)))
-    limit = ref.max_funding_wan
+    limit = max_funding_wan(ref)
     add("funding-too-large", rows_with("funding", [v for v, (f, _) in fparsed.items() if f > limit]), "funding",
         limit=f"{limit:,.0f}")
     funding = fparsed.column(lambda r: r[0] if r[0] <= limit else np.nan, pa.float64())

@@ -75,19 +75,19 @@ def describe(exc: BaseException, db_path: Path | str | None = None) -> str:
     """What went wrong, in one Chinese sentence a user can act on (no traceback)."""
     from .store import BusyError  # late: store imports the checker
 
-    where = f"数据库 {db_path}" if db_path else "数据库"
+    where = f"数据库 {db_path} " if db_path else "数据库"
     seen: set[int] = set()
     e: BaseException | None = exc
     while e is not None and id(e) not in seen:  # the cause may say more than the wrapper
         seen.add(id(e))
         if isinstance(e, BusyError):
-            return f"{where} 一直被其他任务占用，等待超时，请稍后再试"
+            return f"{where}一直被其他任务占用，等待超时，请稍后再试"
         if _is_no_space(e):
-            return f"磁盘空间已满，无法写入{where} 或其文件夹，请清理磁盘后再试"
+            return f"磁盘空间已满，无法写入{where}或其文件夹，请清理磁盘后再试"
         if _is_read_only(e):
-            return f"无法写入{where}：文件或所在文件夹是只读的（没有写权限），请检查权限或换一个位置"
+            return f"无法写入{where.rstrip()}：文件或所在文件夹是只读的（没有写权限），请检查权限或换一个位置"
         if isinstance(e, (FileNotFoundError, NotADirectoryError, FileExistsError)):
-            return f"找不到{where} 所在的文件夹，或其路径中有一段不是文件夹：{getattr(e, 'filename', '') or e}"
+            return f"找不到{where}所在的文件夹，或其路径中有一段不是文件夹：{getattr(e, 'filename', '') or e}"
         e = e.__cause__ or e.__context__
     return "程序内部错误，未能完成"
 

@@ -197,16 +197,6 @@ class Reference:
 
         return deadline_days(self)
 
-    @property
-    def max_count(self) -> int:
-        """The largest 表1 count taken (data/settings.yaml ``max_count``)."""
-        return int(self.settings["max_count"])
-
-    @property
-    def max_funding_wan(self) -> float:
-        """The largest 表2 funding in 万元 taken (data/settings.yaml ``max_funding_wan``)."""
-        return float(self.settings["max_funding_wan"])
-
 
 def _load_plan(plan_id: str) -> Plan:
     with open(DATA_DIR / "plans" / f"{plan_id}.yaml", encoding="utf-8") as fh:

@@ -236,8 +236,8 @@ def cleanup_rejected_originals(db_path: Path | str, days: float | None = None,
     if not db_path.exists() or not folder.is_dir():
         return []
     if days is None:
-        from .reference import load_reference
-        days = float(load_reference().settings["rejected_retention_days"])
+        from .vocab import rejected_retention_days
+        days = rejected_retention_days()
     cutoff = (now or datetime.now()) - pd.Timedelta(days=days)
     deleted: list[Path] = []
     try:

@@ -83,6 +83,21 @@ def source_note(ref=None) -> str:
     return str(settings(ref).get("source_note") or DEFAULT_SOURCE_NOTE)
 
 
+def max_count(ref=None) -> int:
+    """The largest 表1 count a return may give (settings.yaml ``max_count``)."""
+    return int(settings(ref)["max_count"])
+
+
+def max_funding_wan(ref=None) -> float:
+    """The largest 表2 funding, in 万元, a return may give (settings.yaml ``max_funding_wan``)."""
+    return float(settings(ref)["max_funding_wan"])
+
+
+def rejected_retention_days(ref=None) -> float:
+    """Days a rejected original is kept (settings.yaml ``rejected_retention_days``)."""
+    return float(settings(ref)["rejected_retention_days"])
+
+
 # --------------------------------------------------------------------------
 # Formatters
 def is_missing(x) -> bool:

@@ -311,8 +311,47 @@ def test_a_checker_crash_shows_as_an_unreadable_file_not_a_traceback(monkeypatch
     at = open_page(monkeypatch, small_db)
     monkeypatch.setattr(pipelines.diff, "check_upload", boom)
     upload(at, ("x.xlsx", BASE))
-    assert any("检查程序出错：KeyError" in e.value for e in at.error)  # a file-level problem, shown prominently
+    # a file-level problem, shown prominently; the traceback in the log beside the database
+    assert any("检查文件「x.xlsx」时程序内部出错，文件未载入；详细信息已写入日志，请联系管理员" in e.value for e in at.error)
     assert f"load_{file_hash(BASE)}" not in [b.key for b in at.button]
+    assert "KeyError: 'bug'" in (small_db.parent / (small_db.name + ".log")).read_text(encoding="utf-8")
+
+
+def test_a_failed_load_is_a_message_and_the_next_file_loads(monkeypatch, small_db):
+    import pipelines.diff
+
+    ok1 = return_bytes(period=parse_period("2019H2"))
+    ok2 = return_bytes(period=parse_period("2020H1"))
+    real = pipelines.diff.confirm_load
+
+    def flaky(db, pv, data, **kwargs):
+        if pv.file_name == "a.xlsx":
+            raise OSError(28, "No space left on device")
+        return real(db, pv, data, **kwargs)
+
+    monkeypatch.setattr(pipelines.diff, "confirm_load", flaky)
+    at = upload(open_page(monkeypatch, small_db), ("a.xlsx", ok1), ("b.xlsx", ok2))
+    at.button(key="load_all").click().run()
+    assert not at.exception
+    assert any(e.value == "「a.xlsx」未载入：磁盘空间已满，无法写入数据库或其文件夹，请清理磁盘后再试。"
+               "详细信息已写入服务器日志，请联系管理员。" for e in at.error), [e.value for e in at.error]
+    assert any("2020年上半年 第1版" in s.value for s in at.success)
+    assert count(small_db) == 2
+
+
+def test_a_page_that_fails_shows_a_chinese_message_not_a_traceback(monkeypatch, small_db):
+    import pipelines.queries
+
+    def boom(*args, **kwargs):
+        raise ZeroDivisionError("bug")
+
+    monkeypatch.setattr(pipelines.queries, "as_of_options", boom)  # the first page's first query
+    monkeypatch.setenv("KJHZ_DB", str(small_db))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()  # app.py runs the page (st.navigation) and catches what it raises
+    assert not at.exception
+    assert [e.value for e in at.error] == ["程序内部错误，未能完成。详细信息已写入服务器日志，请联系管理员。"]
+    assert "ZeroDivisionError: bug" in (small_db.parent / (small_db.name + ".log")).read_text(encoding="utf-8")
 
 
 def test_several_files_at_once_and_load_all(monkeypatch, small_db):

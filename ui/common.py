@@ -58,6 +58,20 @@ def db_path() -> Path:
     return Path(os.environ.get("KJHZ_DB", store.DEFAULT_DB))
 
 
+def log_failure(exc: BaseException, context: str = "") -> str:
+    """Log an unexpected exception beside the database (``<db>.log``, as the
+    command lines do); the Chinese sentence to show instead of a traceback."""
+    from pipelines.faults import describe, log_exception
+
+    log_exception(db_path(), exc, f"app {context}".strip())
+    return f"{describe(exc)}。详细信息已写入服务器日志，请联系管理员。"
+
+
+def show_failure(exc: BaseException, context: str = "") -> None:
+    """A page that met an unexpected error: a Chinese message on the page, the traceback in the log."""
+    st.error(log_failure(exc, context), icon=":material/error:")
+
+
 @st.cache_resource
 def reference() -> Reference:
     return load_reference()
