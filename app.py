@@ -15,6 +15,7 @@ ensure_database()
 SECTIONS = {
     "进展监测": [
         ("pages/overview.py", "总览", "dashboard", "overview"),
+        ("pages/briefing.py", "简报", "description", "briefing"),
         ("pages/trends.py", "进度趋势", "trending_up", "trends"),
         ("pages/region.py", "按盟市", "map", "region"),
         ("pages/sector.py", "按领域", "category", "sector"),

@@ -850,3 +850,12 @@ def unit_metric(con, as_of: date, measure: str, indicator: str | None = None,
     out["rank"] = out["metric"].rank(ascending=False, method="min")
     cols = ["unit_code", "unit_name", "unit_short", "on_map", "metric", "display", "detail", "state", "status", "rank"]
     return out[cols].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------
+# 简报 (briefing): the queries above, gathered once for one as-of date and scope.
+def briefing_inputs(con, as_of: date, unit: str | None = None):
+    """narrative.BriefingData: what the 简报 page, the Word pack and ``pipelines.briefing`` say."""
+    from .narrative import gather
+
+    return gather(con, as_of, unit)
