@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.dbfixtures import demo_db_copy
+from tests.test_pages_region import open_page
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -20,14 +21,7 @@ def demo(tmp_path):
 
 
 def open_briefing(monkeypatch, db, **params) -> AppTest:
-    monkeypatch.setenv("KJHZ_DB", str(db))
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page("pages/briefing.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(monkeypatch, db, "briefing", **params)
 
 
 def test_briefing_page_region_text_and_figures(demo, monkeypatch):
