@@ -13,7 +13,6 @@ import streamlit as st
 
 from pipelines import store
 from pipelines.diff import issues_table
-from pipelines.issues import Issue
 from pipelines.normalise import parse_period, period_label
 from ui import filters
 from ui.common import db_path, fmt_date, page_header, q, reference
@@ -153,15 +152,10 @@ def _restore(sid: int, version: int, label: str) -> None:
 
 
 def _issues(sid: int) -> None:
-    iss = q("submission_issues", sid)
-    if iss.empty:
+    issues = q("submission_issues", sid)
+    if not issues:
         st.caption("检查时没有发现问题。")
         return
-    issues = [Issue(code=r.code, severity=r.severity, sheet=None if pd.isna(r.sheet) else r.sheet,
-                    row=None if pd.isna(r.row_no) else int(r.row_no),
-                    column=None if pd.isna(r.column_name) else r.column_name,
-                    value=None if pd.isna(r.value) else r.value, message=r.message,
-                    suggestion=None if pd.isna(r.suggestion) else r.suggestion) for r in iss.itertuples()]
     table = issues_table(issues)
     table["行"] = table["行"].map(lambda v: "" if pd.isna(v) else str(int(v)))
     st.table(table, hide_index=True, height="content" if len(table) <= 30 else 700)

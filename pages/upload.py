@@ -13,12 +13,11 @@ import streamlit as st
 
 from pipelines import store
 from pipelines.annotate import annotate_workbook
-from pipelines.checks import CheckedReturn, file_hash
+from pipelines.checks import file_hash
 from pipelines.diff import (
     STATUS_DUPLICATE, STATUS_ERRORS, STATUS_OK, STATUS_WARNINGS, LoadRefused, Preview, check_upload, confirm_load,
     issues_table, next_unreported, plan_periods, preview,
 )
-from pipelines.issues import make_issue
 from pipelines.normalise import parse_period
 from pipelines.template import build_template
 from pipelines.vocab import reporting_frequency
@@ -178,16 +177,7 @@ if todo:
     for n, h in enumerate(todo, 1):
         e = checked_store[h]
         bar.progress((n - 1) / len(todo), text=f"正在检查第 {n}/{len(todo)} 个文件：{e['name']}")
-        try:
-            pv = check_upload(db, e["data"], e["name"], ref=ref)
-        except store.BusyError:
-            raise  # the database, not the file: the page says so (app.py)
-        except Exception as exc:  # a bug must not cost the user the page: that file's error, the log has why
-            broken = CheckedReturn(file_name=e["name"], file_hash=h, failure=exc)
-            broken.report.add(make_issue("internal-error", value=e["name"]))
-            pv = preview(db, broken, ref=ref)
-        if pv.checked.failure is not None:
-            log_failure(pv.checked.failure, f"upload check {e['name']} ({h})")
+        pv = check_upload(db, e["data"], e["name"], ref=ref)  # a fault of the checker: the file's error, logged
         e.update(checked=pv.checked, preview=pv, preview_key=data_key())
     bar.empty()
 
@@ -218,13 +208,10 @@ def _load(hashes: list[str]) -> None:
         if e is None:
             continue
         pv: Preview = e["preview"]
-        if _removes(pv) and not st.session_state.get(f"accept_removed_{h}"):
-            msgs.append(("warning", f"「{pv.file_name}」未载入：本次报送将删除当前版本中的{len(pv.removed)}项事项，"
-                                    "请先核对并勾选确认。"))
-            continue
         try:
             r = confirm_load(db, pv, e["data"], who=who,
-                             warnings_accepted=bool(st.session_state.get(f"accept_{h}")))
+                             warnings_accepted=bool(st.session_state.get(f"accept_{h}")),
+                             removals_accepted=bool(st.session_state.get(f"accept_removed_{h}")))
         except LoadRefused as exc:
             msgs.append(("warning", str(exc)))
             continue
@@ -248,11 +235,6 @@ def _load(hashes: list[str]) -> None:
         del st.session_state[CHECKED][h]
 
 
-def _removes(pv: Preview) -> bool:
-    """Whether loading would drop items the current version lists (an extra confirmation)."""
-    return pv.loadable and pv.replaces is not None and len(pv.removed) > 0
-
-
 def _ready(h: str) -> bool:
     """Whether a pending file may be loaded now: no errors, warnings and removals confirmed."""
     pv: Preview = checked_store[h]["preview"]
@@ -260,7 +242,7 @@ def _ready(h: str) -> bool:
         return False
     if pv.status == STATUS_WARNINGS and not st.session_state.get(f"accept_{h}"):
         return False
-    return not _removes(pv) or bool(st.session_state.get(f"accept_removed_{h}"))
+    return not pv.removes_items or bool(st.session_state.get(f"accept_removed_{h}"))
 
 
 def _located(pv: Preview) -> list:
@@ -413,7 +395,7 @@ def _card(h: str, name: str) -> None:
         if pv.status == STATUS_WARNINGS:
             accepted = st.checkbox("我已核对以上提示，确认无误", key=f"accept_{h}")
         removal_ok = True
-        if _removes(pv):
+        if pv.removes_items:
             names = pv.removed["item_name"].astype(str).tolist()
             shown = "、".join(f"「{n}」" for n in names[:10]) + (f"等{len(names)}项" if len(names) > 10 else "")
             st.warning(f"**本次报送将删除当前版本中的{len(names)}项事项**：{shown}。"
@@ -450,7 +432,7 @@ else:
         ready = [h for h in pending if _ready(h)]
         waiting = [checked_store[h]["name"] for h in pending
                    if checked_store[h]["preview"].status == STATUS_WARNINGS and not st.session_state.get(f"accept_{h}")]
-        removing = [checked_store[h]["name"] for h in pending if _removes(checked_store[h]["preview"])
+        removing = [checked_store[h]["name"] for h in pending if checked_store[h]["preview"].removes_items
                     and not st.session_state.get(f"accept_removed_{h}")]
         blocked = [checked_store[h]["name"] for h in pending if checked_store[h]["preview"].status == STATUS_ERRORS]
         if waiting:

@@ -357,8 +357,9 @@ def _issue_sheet(wb: Workbook, file_name: str, issues: list[Issue], places: list
     order = sorted(range(len(issues)), key=sort_key)
     for r, k in enumerate(order, 3):
         i, p = issues[k], places[k]
-        values = [SEVERITY_ZH.get(i.severity, i.severity), i.sheet, i.row, i.column, i.value,
-                  i.message, i.suggestion, p.text]
+        d = i.to_dict()
+        values = [SEVERITY_ZH.get(d["severity"], d["severity"]), d["sheet"], d["row"], d["column"], d["value"],
+                  d["message"], d["suggestion"], p.text]
         for c, v in enumerate(values, 1):
             cell = put(ws, r, c, _plain(v) if isinstance(v, str) else v)
             if c == 6:

@@ -18,10 +18,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .issues import ERROR, Issue, Report, hint_from, make_issue
+from .issues import Issue, Report, hint_from, make_issue
 from .normalise import (
     INVISIBLE_RE2, Period, invisible_chars, is_blank, odd_digits, parse_date, parse_number, parse_period,
-    raw_text, split_partners, strip_invisible,
+    period_label, raw_text, split_partners, strip_invisible,
 )
 from .read import DEFAULT_LIMITS, Limits, RawWorkbook, Sheet, _col_letters, _col_number, read_workbook
 from .reference import Reference, load_reference, norm_key
@@ -651,9 +651,7 @@ def check_return(data: bytes, file_name: str, ref: Reference | None = None, toda
         wb = read_workbook(data, file_name, limits)
         return check_workbook(wb, file_hash(data), ref, today)
     except Exception as exc:  # a bug, or memory: this file's answer, not a traceback
-        out = CheckedReturn(file_name=file_name, file_hash=file_hash(data), failure=exc)
-        out.report.add(make_issue("internal-error", value=file_name))
-        return out
+        return failed_return(data, file_name, exc)
 
 
 MAX_INVISIBLE_ISSUES = 20  # per sheet; the rest are counted in one more warning
@@ -685,5 +683,58 @@ def _strip_invisible(wb: RawWorkbook) -> list[Issue]:
 
 
 
-def has_errors(issues: list[Issue]) -> bool:
-    return any(i.severity == ERROR for i in issues)
+def failed_return(data: bytes, file_name: str, exc: BaseException) -> CheckedReturn:
+    """A return the checker itself failed on (a fault of the program, not of the file): one file-level
+    ``internal-error`` saying so in Chinese, the exception kept in ``.failure`` for the log."""
+    out = CheckedReturn(file_name=file_name, file_hash=file_hash(data), failure=exc)
+    out.report.add(make_issue("internal-error", value=file_name))
+    return out
+
+
+# --------------------------------------------------------------------------
+# Checks that need what is already loaded: the store reads it, the rules are here
+def value_decreases(checked: CheckedReturn, previous: pd.DataFrame) -> list[Issue]:
+    """Cumulative values must not fall. ``previous``: the unit's latest earlier value per indicator
+    (columns indicator_code, value, period_code; ``store.previous_values``)."""
+    if checked.indicators is None or previous is None or previous.empty:
+        return []
+    prev = previous.set_index("indicator_code")
+    out = []
+    sheet = checked.sheet_names.get("indicators")
+    for r in checked.indicators.dropna(subset=["value"]).itertuples():
+        if r.indicator_code in prev.index:
+            p = prev.loc[r.indicator_code]
+            if int(r.value) < int(p["value"]):
+                out.append(make_issue("value-decreased", sheet=sheet, row=int(r.row), column=checked.value_header,
+                                      value=str(r.value), ind=r.indicator_code, number=int(r.value),
+                                      previous=int(p["value"]), previous_period=period_label(p["period_code"])))
+    return out
+
+
+def item_key(name, item_type) -> tuple[str, str]:
+    """How an item is matched between two versions of a return: its name as the checker compares
+    names (``norm_key``) and its type."""
+    blank = item_type is None or item_type is pd.NA or (isinstance(item_type, float) and item_type != item_type)
+    return (norm_key(name), "" if blank else str(item_type))
+
+
+def removed_items(before: pd.DataFrame, checked: CheckedReturn) -> list[str]:
+    """Names of the items of ``before`` (item_name, item_type: the version a load replaces) that
+    ``checked`` no longer lists, in ``before``'s order."""
+    if before is None or before.empty:
+        return []
+    after = checked.items if checked.items is not None else pd.DataFrame(columns=["item_name", "item_type"])
+    keep = {item_key(n, t) for n, t in zip(after["item_name"], after["item_type"])}
+    out, seen = [], set()
+    for n, t in zip(before["item_name"], before["item_type"]):
+        k = item_key(n, t)
+        if k not in keep and k not in seen:
+            seen.add(k)
+            out.append(str(n))
+    return out
+
+
+def removal_issue(names: list[str], previous_version: int | None) -> Issue:
+    """The error a load that would remove items gets when removals are not accepted."""
+    shown = "、".join(f"「{n}」" for n in names[:5]) + ("等" if len(names) > 5 else "")
+    return make_issue("items-removed", count=len(names), names=shown, previous=previous_version)

@@ -28,7 +28,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import store
-from .checks import CheckedReturn, check_return
+from .checks import CheckedReturn, check_return, failed_return, item_key
+from .faults import log_exception
 from .issues import ERROR, SEVERITY_ZH, WARNING, HasIssues, Issue
 from .read import DEFAULT_LIMITS, SHEETS, Limits
 from .reference import Reference, load_reference, norm_key
@@ -125,6 +126,12 @@ class Preview(HasIssues):
         return int(self.changed[["item_name", "item_type"]].drop_duplicates().shape[0])
 
     @property
+    def removes_items(self) -> bool:
+        """Whether loading would drop items the current version lists (the load needs
+        ``removals_accepted``)."""
+        return self.loadable and self.replaces is not None and len(self.removed) > 0
+
+    @property
     def has_changes(self) -> bool:
         return bool(len(self.added) or len(self.removed) or len(self.changed)
                     or self.indicators["change"].fillna(1).ne(0).any())
@@ -156,7 +163,7 @@ def preview(db_path: Path | str, checked: CheckedReturn, ref: Reference | None =
     db_path = Path(db_path)
     if db_path.exists():
         with store.connect(db_path, on_wait=None) as con:
-            if _has_schema(con):
+            if store.table_exists(con, "v_submissions"):
                 out.duplicate = _duplicate(con, checked.file_hash)
                 out.issues += store.history_issues(con, checked)
                 if known:
@@ -185,9 +192,25 @@ def preview(db_path: Path | str, checked: CheckedReturn, ref: Reference | None =
 
 def check_upload(db_path: Path | str, data: bytes, file_name: str, ref: Reference | None = None,
                  today: date | None = None, limits: Limits = DEFAULT_LIMITS) -> Preview:
-    """Read and check an uploaded file, then preview it against the database. Never writes."""
+    """Read and check an uploaded file, then preview it against the database. Never writes.
+
+    A fault of the checker itself (not of the file) becomes the file's ``internal-error`` and its
+    traceback goes to the log beside the database (``faults.log_exception``): a bug must not cost
+    the user the page.
+    """
     ref = ref or load_reference()
-    checked = check_return(data, file_name, ref=ref, today=today, limits=limits)
+    try:
+        checked = check_return(data, file_name, ref=ref, today=today, limits=limits)
+    except Exception as exc:  # check_return answers for every file itself; this guards the guard
+        checked = failed_return(data, file_name, exc)
+    if checked.failure is None:
+        try:
+            return preview(db_path, checked, ref=ref)
+        except store.BusyError:
+            raise  # the database, not the file: the page says so
+        except Exception as exc:  # a bug in the preview: this file's error, the log has why
+            checked = failed_return(data, file_name, exc)
+    log_exception(db_path, checked.failure, f"upload check {file_name} ({checked.file_hash})")
     return preview(db_path, checked, ref=ref)
 
 
@@ -196,11 +219,14 @@ class LoadRefused(ValueError):
 
 
 def confirm_load(db_path: Path | str, pv: Preview, data: bytes, *, who: str | None,
-                 warnings_accepted: bool = False, source: str = "web", on_wait=None) -> store.LoadResult:
+                 warnings_accepted: bool = False, removals_accepted: bool = False, source: str = "web",
+                 on_wait=None) -> store.LoadResult:
     """Load a previewed file as the new current version, after the user confirmed.
 
     Refused (``LoadRefused``, nothing written) when the file has errors, is a
-    duplicate, or has warnings the user did not accept.
+    duplicate, has warnings the user did not accept, or would remove items of the
+    current version without ``removals_accepted`` (checked again inside the load, so
+    a version loaded meanwhile by someone else cannot slip through).
     """
     if pv.errors:
         raise LoadRefused(f"「{pv.file_name}」有{len(pv.errors)}个错误，不能载入；请修改后重新上传。")
@@ -208,17 +234,19 @@ def confirm_load(db_path: Path | str, pv: Preview, data: bytes, *, who: str | No
         raise LoadRefused(f"「{pv.file_name}」与已载入的第{pv.duplicate.version}版完全相同，无需再次载入。")
     if pv.warnings and not warnings_accepted:
         raise LoadRefused(f"「{pv.file_name}」有{len(pv.warnings)}个提示，请先核对并勾选「我已核对以上提示，确认无误」。")
+    if pv.removes_items and not removals_accepted:
+        raise LoadRefused(f"「{pv.file_name}」未载入：本次报送将删除当前版本中的{len(pv.removed)}项事项，"
+                          "请先核对并勾选确认。")
     kwargs = {"on_wait": on_wait} if on_wait is not None else {}
-    return store.save_checked(db_path, pv.checked, data, who=(who or "").strip() or None, source=source,
-                              record_rejected=False, **kwargs)
+    r = store.save_checked(db_path, pv.checked, data, who=(who or "").strip() or None, source=source,
+                           record_rejected=False, refuse_removals=not removals_accepted, **kwargs)
+    if r.status == "rejected" and any(i.code == "items-removed" for i in r.errors):
+        raise LoadRefused(f"「{pv.file_name}」未载入：当前版本已变化，本次报送将删除其中的{len(r.removed_items)}项事项，"
+                          "请重新检查并确认。")
+    return r
 
 
 # --------------------------------------------------------------------------
-def _has_schema(con) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'v_submissions'")
-                .fetchone()[0])
-
-
 def _current(con, unit_code: str, period_end: date) -> ReplacedVersion | None:
     row = con.execute("SELECT submission_id, version, file_name, received_at, received_by, period_code FROM v_submissions "
                       "WHERE unit_code = ? AND period_end = ? ORDER BY submission_id DESC LIMIT 1",
@@ -233,10 +261,6 @@ def _duplicate(con, digest: str) -> LoadedCopy | None:
     row = con.execute("SELECT submission_id, version, unit_code, period_code, file_name, received_at, received_by, "
                       "is_current FROM submissions WHERE submission_id = ?", [hit[0]]).fetchone()
     return LoadedCopy(*row)
-
-
-def _key(name, item_type) -> tuple[str, str]:
-    return (norm_key(name), "" if item_type is None or item_type is pd.NA else str(item_type))
 
 
 def _missing(v) -> bool:
@@ -305,8 +329,8 @@ def compare_items(before: pd.DataFrame, after: pd.DataFrame, ref: Reference | No
     ref = ref or load_reference()
     before = before if len(before) else pd.DataFrame(columns=["item_name", "item_type", *ITEM_FIELDS])
     after = after if len(after) else pd.DataFrame(columns=["item_name", "item_type", *ITEM_FIELDS])
-    bkeys = [_key(n, t) for n, t in zip(before["item_name"], before["item_type"])]
-    akeys = [_key(n, t) for n, t in zip(after["item_name"], after["item_type"])]
+    bkeys = [item_key(n, t) for n, t in zip(before["item_name"], before["item_type"])]
+    akeys = [item_key(n, t) for n, t in zip(after["item_name"], after["item_type"])]
     bpos: dict[tuple, int] = {}
     for i, k in enumerate(bkeys):
         bpos.setdefault(k, i)

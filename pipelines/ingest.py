@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 from .checks import CheckedReturn, check_return, file_hash
 from .faults import EXIT_OK, EXIT_REJECTED, exit_on_tool_failure, log_exception
-from .issues import make_issue
+from .issues import SEVERITY_ZH, make_issue
 from .read import EXCEL_SUFFIXES
 from .reference import Reference, load_reference
 from .store import DEFAULT_DB, LoadResult, init_db, save_checked
@@ -36,15 +36,21 @@ _PREPARE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="db-prepare")
 def ingest_bytes(db_path: Path | str, data: bytes, file_name: str, *, who: str | None = None,
                  source: str = "cli", dry_run: bool = False, ref: Reference | None = None,
                  today: date | None = None, received_at: datetime | None = None,
-                 on_wait: Callable[[str], None] | None = None) -> LoadResult:
-    """Check one return and, if it has no errors, load it as the current version."""
+                 refuse_removals: bool = False, on_wait: Callable[[str], None] | None = None) -> LoadResult:
+    """Check one return and, if it has no errors, load it as the current version.
+
+    ``result.removed_items`` names the items of the replaced version the load removes;
+    ``refuse_removals`` refuses such a load instead (status "rejected", nothing written).
+    """
     return _check_and_save(db_path, data, file_name, who=who, source=source, dry_run=dry_run, ref=ref,
-                           today=today, received_at=received_at, on_wait=on_wait)[1]
+                           today=today, received_at=received_at, refuse_removals=refuse_removals,
+                           on_wait=on_wait)[1]
 
 
 def _check_and_save(db_path: Path | str, data: bytes, file_name: str, *, who: str | None = None,
                     source: str = "cli", dry_run: bool = False, ref: Reference | None = None,
                     today: date | None = None, received_at: datetime | None = None,
+                    refuse_removals: bool = False,
                     on_wait: Callable[[str], None] | None = None) -> tuple[CheckedReturn, LoadResult]:
     # the database is opened and its schema checked while the file is being read
     ready = None if dry_run else _PREPARE.submit(init_db, db_path)
@@ -53,7 +59,7 @@ def _check_and_save(db_path: Path | str, data: bytes, file_name: str, *, who: st
         ready.result()
     kwargs = {"on_wait": on_wait} if on_wait is not None else {}
     return checked, save_checked(db_path, checked, data, who=who, source=source, dry_run=dry_run,
-                                 received_at=received_at, **kwargs)
+                                 received_at=received_at, refuse_removals=refuse_removals, **kwargs)
 
 
 def ingest_path(db_path: Path | str, path: Path | str, **kwargs) -> LoadResult:
@@ -100,8 +106,9 @@ def skipped_lines(skipped: dict[str, list[Path]]) -> list[str]:
 
 
 def issue_json(i) -> dict:
-    return {"sheet": i.sheet, "row": i.row, "column": i.column, "value": i.value, "message": i.message,
-            "suggestion": i.suggestion, "code": i.code}
+    """An Issue in the JSON output: ``Issue.to_dict()`` (sheet, row, column, value, message,
+    suggestion, code, and severity and params)."""
+    return i.to_dict()
 
 
 def result_json(r: LoadResult) -> dict:
@@ -111,6 +118,7 @@ def result_json(r: LoadResult) -> dict:
         "unit_code": r.unit_code,
         "period_end": r.period_end.isoformat() if r.period_end else None,
         "version": r.version,
+        "removed_items": len(r.removed_items),
         "errors": [issue_json(i) for i in r.errors],
         "warnings": [issue_json(i) for i in r.warnings],
     }
@@ -132,10 +140,14 @@ def where_label(checked: CheckedReturn | None, ref: Reference | None = None) -> 
 def _print_text(r: LoadResult, out, where: str | None = None) -> None:
     where = where or where_label(None)
     ver = f" 第{r.version}版" if r.version else ""
+    removed = ""
+    if r.removed_items:
+        verb = "删除了" if r.status == "loaded" else "将删除"
+        removed = f"，{verb}当前版本中的{len(r.removed_items)}项事项"
     print(f"{r.file}: {STATUS_ZH.get(r.status, r.status)} [{where}{ver}] "
-          f"错误{len(r.errors)}个，提示{len(r.warnings)}个", file=out)
+          f"错误{len(r.errors)}个，提示{len(r.warnings)}个{removed}", file=out)
     for i in r.errors + r.warnings:
-        tag = "错误" if i.severity == "error" else "提示"
+        tag = SEVERITY_ZH.get(i.severity, i.severity)
         print(f"  [{tag}] {i.message}", file=out)
         if i.suggestion and i.suggestion not in i.message:
             print(f"         建议：{i.suggestion}", file=out)
@@ -237,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dry-run", action="store_true", help="只检查，不载入")
     ap.add_argument("--annotate", metavar="文件夹", help="为有问题的文件在该文件夹中写出标注工作簿")
     ap.add_argument("--user", default=None, help="记录为报送人（默认：命令行）")
+    ap.add_argument("--refuse-removals", action="store_true",
+                    help="拒绝载入会删除当前版本中事项的报表（默认照常载入，并报告删除了几项）")
     ap.add_argument("paths", nargs="+", metavar="文件或文件夹", help="报表文件，或存放报表的文件夹")
     args = ap.parse_args(argv)
     with exit_on_tool_failure(args.db, "ingest"):
@@ -312,7 +326,8 @@ def _main(ap: ChineseArgumentParser, args: argparse.Namespace) -> int:
                 data = b""
             else:
                 checked, r = _check_and_save(args.db, data, f.name, who=args.user or "命令行", source="cli",
-                                             dry_run=args.dry_run, ref=ref)
+                                             dry_run=args.dry_run, ref=ref,
+                                             refuse_removals=args.refuse_removals)
                 if checked.failure is not None:  # a bug met on this file: the file is refused, the log has why
                     log_exception(args.db, checked.failure, f"ingest {f} ({file_hash(data)})")
             results.append(r)

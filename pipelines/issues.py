@@ -1,15 +1,18 @@
 """Problems found in a return: codes for programs, Chinese messages for people.
 
 After frictionless' errors: every Issue carries a stable ``code``, where it
-is (sheet, Excel row number, column header as found, raw cell value) and a
-message rendered from the code's template. Checks yield Issues; they never
-raise on bad input.
+is (sheet, Excel row number, column header as found, raw cell value), the
+parameters its message was rendered from (``params``) and the message itself.
+Checks yield Issues; they never raise on bad input.
+
+An Issue is data from end to end: ``Issue.to_dict()`` / ``Issue.from_dict()``
+are the one serialisation, used by the store (the ``issues`` table), the
+command line's JSON, the pages, the annotated workbook and the tests.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
-import pandas as pd
+import json
+from dataclasses import dataclass, field
 
 from .normalise import visible
 
@@ -70,6 +73,9 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "negative-funding": (ERROR, "经费为负", "投入经费「{value}」为负数"),
     "items-empty": (WARNING, "表2没有事项", "表1填报了{count}项指标，但表2没有列出任何事项，无法核对合计与明细"),
     "empty-return": (WARNING, "没有任何数据", "表1和表2都没有填报任何数据"),
+    # loading
+    "items-removed": (ERROR, "将删除事项", "本次报送将删除当前版本（第{previous}版）中的{count}项事项：{names}；"
+                                          "已按要求拒绝载入，请核对后再载入"),
 }
 
 # Suggestion phrasing shared by templates that take a {hint}.
@@ -79,6 +85,19 @@ def hint_from(suggestion: str | None, note: str | None = None) -> str:
     if suggestion:
         return f"，是否为「{suggestion}」？"
     return ""
+
+
+ISSUE_FIELDS = ("code", "severity", "sheet", "row", "column", "value", "message", "suggestion", "params")
+
+
+def _blank(v) -> bool:
+    """None, NaN or pandas' NA (as read back from a table)."""
+    if v is None:
+        return True
+    try:
+        return bool(v != v)
+    except TypeError:
+        return True
 
 
 @dataclass(frozen=True)
@@ -91,9 +110,44 @@ class Issue:
     value: str | None
     message: str
     suggestion: str | None = None
+    # what the message was rendered from (the template's fields), as JSON-safe values
+    params: dict = field(default_factory=dict, hash=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The Issue as plain data: ISSUE_FIELDS, ``params`` a dict."""
+        return {"code": self.code, "severity": self.severity, "sheet": self.sheet, "row": self.row,
+                "column": self.column, "value": self.value, "message": self.message,
+                "suggestion": self.suggestion, "params": dict(self.params)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Issue":
+        """The inverse of ``to_dict``; also takes a row read back from the store (NaN/NA as None,
+        ``params`` as JSON text). A missing message is rendered from ``code`` and ``params``."""
+        get = {k: (None if _blank(d.get(k)) else d.get(k)) for k in ISSUE_FIELDS}
+        params = get["params"] or {}
+        if isinstance(params, str):
+            params = json.loads(params) if params else {}
+        code = get["code"]
+        if get["message"] is None:
+            return make_issue(code, sheet=get["sheet"], row=get["row"], column=get["column"], value=get["value"],
+                              suggestion=get["suggestion"], severity=get["severity"], **params)
+        return cls(code=code, severity=get["severity"] or CATALOGUE.get(code, (ERROR,))[0], sheet=get["sheet"],
+                   row=None if get["row"] is None else int(get["row"]), column=get["column"],
+                   value=None if get["value"] is None else str(get["value"]), message=get["message"],
+                   suggestion=get["suggestion"], params=dict(params))
+
+    @property
+    def title(self) -> str:
+        """The code's short Chinese title (「累计值下降」)."""
+        return CATALOGUE.get(self.code, ("", self.code, ""))[1]
+
+
+def _json_safe(v):
+    if v is None or isinstance(v, (str, bool, int, float)):
+        return v
+    if hasattr(v, "item"):  # numpy scalars
+        return v.item()
+    return str(v)
 
 
 def make_issue(code: str, *, sheet: str | None = None, row: int | None = None,
@@ -117,12 +171,13 @@ def make_issue(code: str, *, sheet: str | None = None, row: int | None = None,
         prefix = f"{sheet}："
     else:
         prefix = ""
+    params = {k: _json_safe(v) for k, v in fields.items() if not (k == "hint" and v == "")}
     return Issue(code=code, severity=severity or sev, sheet=sheet, row=row, column=column,
                  value=None if value is None else text, message=visible(prefix + body),
-                 suggestion=suggestion)
+                 suggestion=suggestion, params=params)
 
 
-ISSUE_COLUMNS = ["severity", "sheet", "row", "column", "value", "message", "suggestion", "code"]
+ISSUE_COLUMNS = ["severity", "sheet", "row", "column", "value", "message", "suggestion", "code", "params"]
 SEVERITY_ZH = {ERROR: "错误", WARNING: "提示"}
 
 
@@ -158,7 +213,9 @@ class Report(HasIssues):
     def flatten(self, keys: list[str]) -> list[list]:
         return [[getattr(i, k) for k in keys] for i in self.issues]
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self):
+        import pandas as pd
+
         rows = [i.to_dict() for i in self.issues]
         df = pd.DataFrame(rows, columns=ISSUE_COLUMNS)
         order = {ERROR: 0, WARNING: 1}

@@ -91,12 +91,16 @@ def submission_history(con, unit_code: str, period_end: date | None = None) -> p
     return df
 
 
-def submission_issues(con, submission_id: int) -> pd.DataFrame:
-    """The problems recorded when a submission was checked: errors first, then by sheet and row."""
-    return con.execute("""
-        SELECT severity, sheet, row_no, column_name, value, message, suggestion, code
+def submission_issues(con, submission_id: int) -> list:
+    """The Issues recorded when a submission was checked (``Issue.from_dict`` of the stored rows):
+    errors first, then by sheet and row."""
+    from .issues import Issue
+
+    df = con.execute("""
+        SELECT code, severity, sheet, row_no AS "row", column_name AS "column", value, message, suggestion, params
         FROM issues WHERE submission_id = ?
         ORDER BY severity = 'warning', sheet NULLS FIRST, row_no NULLS FIRST""", [int(submission_id)]).df()
+    return [Issue.from_dict(r) for r in df.to_dict("records")]
 
 
 def submission_events(con, unit_code: str, period_end: date | None = None) -> pd.DataFrame:

@@ -11,11 +11,12 @@ connection that finds the file busy waits and retries with a message.
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterator
@@ -26,9 +27,8 @@ import pandas as pd
 import pyarrow as pa
 from filelock import FileLock, Timeout
 
-from .checks import CheckedReturn
-from .issues import HasIssues, Issue, make_issue
-from .normalise import period_label
+from .checks import CheckedReturn, removal_issue, removed_items, value_decreases
+from .issues import ERROR, HasIssues, Issue
 
 DEFAULT_DB = Path(os.environ.get("KJHZ_DB", Path(__file__).resolve().parent.parent / "var" / "kjhz.duckdb"))
 BUSY_TIMEOUT = float(os.environ.get("KJHZ_BUSY_TIMEOUT", "120"))
@@ -93,6 +93,9 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         FROM item_partners p
         JOIN items i ON i.submission_id = p.submission_id AND i.source_row = p.source_row
         JOIN v_submissions s ON s.submission_id = p.submission_id;
+    """),
+    (3, "issue parameters", """
+    ALTER TABLE issues ADD COLUMN params VARCHAR;  -- JSON: what the message was rendered from
     """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -281,36 +284,43 @@ class LoadResult(HasIssues):
     issues: list[Issue]
     submission_id: int | None = None
     duplicate_of: int | None = None
+    # items of the replaced current version this file no longer lists (names); a load removes them
+    removed_items: list[str] = field(default_factory=list)
 
 
-
-def history_issues(con, checked: CheckedReturn) -> list[Issue]:
-    """Checks that need what is already loaded: cumulative values must not fall."""
-    if checked.unit_code is None or checked.period is None or checked.indicators is None:
-        return []
-    if not _table_exists(con, "v_indicator_values"):
-        return []
-    prev = con.execute("""
+def previous_values(con, unit_code: str, period_end: date) -> pd.DataFrame:
+    """A unit's latest current value per indicator from periods ending before ``period_end``
+    (indicator_code, value, period_end, period_code)."""
+    return con.execute("""
         SELECT indicator_code, value, period_end, period_code FROM (
             SELECT *, row_number() OVER (PARTITION BY indicator_code ORDER BY period_end DESC) AS rn
             FROM v_indicator_values WHERE unit_code = ? AND period_end < ?)
-        WHERE rn = 1""", [checked.unit_code, checked.period.end]).df()
-    if prev.empty:
+        WHERE rn = 1""", [unit_code, period_end]).df()
+
+
+def current_items(con, unit_code: str, period_end: date) -> tuple[int | None, pd.DataFrame]:
+    """The current version of a unit's return for a period: (its version, its items' item_name and
+    item_type in file order); (None, empty) when there is none."""
+    row = con.execute("SELECT submission_id, version FROM v_submissions WHERE unit_code = ? AND period_end = ?",
+                      [unit_code, period_end]).fetchone()
+    if row is None:
+        return None, pd.DataFrame(columns=["item_name", "item_type"])
+    items = con.execute("SELECT item_name, item_type FROM items WHERE submission_id = ? ORDER BY source_row",
+                        [row[0]]).df()
+    return row[1], items
+
+
+def history_issues(con, checked: CheckedReturn) -> list[Issue]:
+    """The checks that need what is already loaded (checks.value_decreases), fed from the database."""
+    if checked.unit_code is None or checked.period is None or checked.indicators is None:
         return []
-    prev = prev.set_index("indicator_code")
-    out = []
-    sheet = checked.sheet_names.get("indicators")
-    for r in checked.indicators.dropna(subset=["value"]).itertuples():
-        if r.indicator_code in prev.index:
-            p = prev.loc[r.indicator_code]
-            if int(r.value) < int(p["value"]):
-                out.append(make_issue("value-decreased", sheet=sheet, row=int(r.row), column=checked.value_header,
-                                      value=str(r.value), ind=r.indicator_code, number=int(r.value),
-                                      previous=int(p["value"]), previous_period=period_label(p["period_code"])))
-    return out
+    if not table_exists(con, "v_indicator_values"):
+        return []
+    return value_decreases(checked, previous_values(con, checked.unit_code, checked.period.end))
 
 
-def _table_exists(con, name: str) -> bool:
+def table_exists(con, name: str) -> bool:
+    """Whether the database has a table or view of this name (a database not yet set up has none)."""
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
 
 
@@ -357,13 +367,18 @@ def _nullable(col: pd.Series) -> list:
 def _insert_issues(con, sid: int, issues: list[Issue]) -> None:
     if not issues:
         return
-    df = pd.DataFrame([{"submission_id": sid, "severity": i.severity, "code": i.code, "sheet": i.sheet,
-                        "row_no": i.row, "column_name": i.column, "value": i.value, "message": i.message,
-                        "suggestion": i.suggestion} for i in issues])
-    df["row_no"] = df["row_no"].astype("Int64")
+    rows = [i.to_dict() for i in issues]
+    df = pd.DataFrame({
+        "submission_id": sid, "severity": [d["severity"] for d in rows], "code": [d["code"] for d in rows],
+        "sheet": [d["sheet"] for d in rows], "row_no": pd.array([d["row"] for d in rows], dtype="Int64"),
+        "column_name": [d["column"] for d in rows], "value": [d["value"] for d in rows],
+        "message": [d["message"] for d in rows], "suggestion": [d["suggestion"] for d in rows],
+        "params": [json.dumps(d["params"], ensure_ascii=False) for d in rows],
+    })
     con.register("_issues_df", df)
-    con.execute("INSERT INTO issues SELECT submission_id, severity, code, sheet, row_no, column_name, value, "
-                "message, suggestion FROM _issues_df")
+    con.execute("INSERT INTO issues (submission_id, severity, code, sheet, row_no, column_name, value, message, "
+                "suggestion, params) SELECT submission_id, severity, code, sheet, row_no, column_name, value, "
+                "message, suggestion, params FROM _issues_df")
     con.unregister("_issues_df")
 
 
@@ -373,9 +388,14 @@ def _new_id(con) -> int:
 
 def save_checked(db_path: Path | str, checked: CheckedReturn, data: bytes, *, who: str | None = None,
                  source: str = "cli", dry_run: bool = False, record_rejected: bool = True,
-                 received_at: datetime | None = None,
+                 received_at: datetime | None = None, refuse_removals: bool = False,
                  on_wait: Callable[[str], None] | None = _say_waiting) -> LoadResult:
-    """Load a checked return as the new current version, in one transaction."""
+    """Load a checked return as the new current version, in one transaction.
+
+    The result's ``removed_items`` names the items of the replaced current version the file no
+    longer lists (a load removes them from the figures). With ``refuse_removals`` such a load is
+    refused instead (status "rejected", an ``items-removed`` error, nothing written).
+    """
     db_path = Path(db_path)
     issues = list(checked.report.issues)
     base = dict(file=checked.file_name, unit_code=checked.unit_code, period_end=checked.period_end)
@@ -389,7 +409,15 @@ def save_checked(db_path: Path | str, checked: CheckedReturn, data: bytes, *, wh
         if dup is not None:
             return LoadResult(status="duplicate", version=dup[1], issues=issues, duplicate_of=dup[0], **base)
         issues += history_issues(con, checked)
-        errors = [i for i in issues if i.severity == "error"]
+        errors = [i for i in issues if i.severity == ERROR]
+        removed: list[str] = []
+        if not errors and checked.unit_code and checked.period_end:
+            prev_version, before = current_items(con, checked.unit_code, checked.period_end)
+            removed = removed_items(before, checked)
+            base["removed_items"] = removed
+            if removed and refuse_removals:
+                issues.append(removal_issue(removed, prev_version))
+                return LoadResult(status="rejected", version=None, issues=issues, **base)
         if dry_run:
             version = None if errors else next_version(con, checked.unit_code, checked.period_end)
             return LoadResult(status="rejected" if errors else "checked", version=version, issues=issues, **base)

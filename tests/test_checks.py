@@ -1029,6 +1029,15 @@ def test_every_catalogue_code_is_raised(make_workbook, valid_sheets, encrypted_w
     with connect(tmp_path / "s.duckdb") as con:
         raised |= {i.code for i in history_issues(con, check_return(make_workbook(valid_sheets), "x.xlsx",
                                                                     today=TODAY))}
+    # items-removed: a load told to refuse dropping items the current version lists
+    from pipelines.ingest import ingest_bytes
+    db = tmp_path / "r.duckdb"
+    assert ingest_bytes(db, make_workbook(valid_sheets), "a.xlsx", today=TODAY).status == "loaded"
+    fewer = copy.deepcopy(valid_sheets)
+    fewer[T2] = fewer[T2][:-1]
+    refused = ingest_bytes(db, make_workbook(fewer), "b.xlsx", today=TODAY, refuse_removals=True)
+    assert refused.status == "rejected" and len(refused.removed_items) == 1
+    raised |= {i.code for i in refused.issues}
 
     assert raised <= set(CATALOGUE)
     assert set(CATALOGUE) - set(SKIPPED) - raised == set()

@@ -153,6 +153,28 @@ def test_a_file_with_errors_is_refused_and_nothing_is_written(db):
         assert con.execute("SELECT count(*) FROM submissions").fetchone() == (1,)
 
 
+def test_a_load_that_removes_items_is_refused_unless_the_removal_is_accepted(db):
+    ingest_bytes(db, V1, "v1.xlsx", today=TODAY)
+    pv = check_upload(db, V2, "v2.xlsx", today=TODAY)  # drops 稀土院士专家工作站
+    assert pv.removes_items
+    with pytest.raises(LoadRefused, match="删除当前版本中的1项事项"):
+        confirm_load(db, pv, V2, who="王芳", warnings_accepted=True)
+    r = confirm_load(db, pv, V2, who="王芳", warnings_accepted=True, removals_accepted=True)
+    assert (r.status, r.version, r.removed_items) == ("loaded", 2, ["稀土院士专家工作站"])
+
+
+def test_the_command_line_load_says_what_it_removes_and_can_refuse(db):
+    ingest_bytes(db, V1, "v1.xlsx", today=TODAY)
+    refused = ingest_bytes(db, V2, "v2.xlsx", today=TODAY, refuse_removals=True)
+    assert (refused.status, refused.removed_items, [i.code for i in refused.errors]) == (
+        "rejected", ["稀土院士专家工作站"], ["items-removed"])
+    assert "「稀土院士专家工作站」" in refused.errors[0].message
+    with store.connect(db) as con:
+        assert con.execute("SELECT count(*) FROM submissions").fetchone() == (1,)  # nothing written
+    loaded = ingest_bytes(db, V2, "v2.xlsx", today=TODAY)  # as documented: loads, and says so
+    assert (loaded.status, loaded.version, loaded.removed_items) == ("loaded", 2, ["稀土院士专家工作站"])
+
+
 def test_issues_table_has_the_columns_the_page_shows_errors_first():
     ref = load_reference()
     data = write_return(unit_code=UNIT, period=P, values={"I04": 5}, items=items(A, B), ref=ref, validation=False)

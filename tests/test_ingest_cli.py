@@ -107,3 +107,23 @@ def test_argparse_messages_in_chinese(capsys):
     assert argparse_zh("argument --n: invalid int value: 'x'") == "参数 --n 的值 'x' 无效"
     assert argparse_zh("ambiguous option: --d could match --db, --dry-run") == "选项 --d 有歧义，可能是：--db, --dry-run"
     assert argparse_zh("请用 --unit 指定填报单位") == "请用 --unit 指定填报单位"  # ours pass through
+
+
+def test_a_load_that_removes_items_says_how_many_and_refuse_removals_refuses_it(tmp_path):
+    import json
+
+    db = str(tmp_path / "kjhz.duckdb")
+    v1, v2 = tmp_path / "v1.xlsx", tmp_path / "v2.xlsx"
+    v1.write_bytes(a_return())
+    v2.write_bytes(write_return(unit_code="150200", period=parse_period("2019H1"), values={"I09": 2},
+                                items=ITEMS.iloc[:0], validation=False))  # drops the one item
+    assert run("--db", db, str(v1)).returncode == 0
+
+    refused = run("--db", db, "--json", "--refuse-removals", str(v2))
+    assert refused.returncode == 1
+    f = json.loads(refused.stdout)["files"][0]
+    assert (f["status"], f["removed_items"], [e["code"] for e in f["errors"]]) == ("rejected", 1, ["items-removed"])
+
+    loaded = run("--db", db, str(v2))  # without the option: loads as documented, and says what it removed
+    assert loaded.returncode == 0
+    assert "v2.xlsx: 已入库 [包头市 2019年上半年 第2版] 错误0个，提示1个，删除了当前版本中的1项事项" in loaded.stdout

@@ -189,3 +189,17 @@ def test_public_views_have_the_documented_columns(db):
         assert con.execute("SELECT partners FROM v_items").fetchone() == (["RUS", "CN-HK"],)
         assert sorted(con.execute("SELECT partner_code, partner_kind FROM v_item_partners").fetchall()) == \
             [("CN-HK", "domestic"), ("RUS", "foreign")]
+
+
+def test_issues_come_back_from_the_store_as_they_were_recorded(db):
+    from pipelines import queries
+    from pipelines.issues import Issue
+
+    load_values(db, "150200", "2018H2", {"I09": 5})
+    r = load_values(db, "150200", "2019H1", {"I09": 3})  # falls: a value-decreased warning
+    assert [i.code for i in r.warnings] == ["value-decreased"]
+    with connect(db) as con:
+        back = queries.submission_issues(con, r.submission_id)
+    assert [i.to_dict() for i in back] == [i.to_dict() for i in r.issues]
+    assert back[0].params == {"ind": "I09", "number": 3, "previous": 5, "previous_period": "2018年下半年"}
+    assert Issue.from_dict(back[0].to_dict()) == back[0]

@@ -203,7 +203,8 @@ def test_value_decreased_needs_what_is_loaded(tmp_path):
 
 def test_the_cases_cover_every_code_in_the_catalogue():
     separate = {"value-decreased", "file-encrypted",  # the two tests below
-                "invisible-chars-more", "internal-error", "file-unopenable"}  # test_checks.py, test_faults.py
+                "invisible-chars-more", "internal-error", "file-unopenable",  # test_checks.py, test_faults.py
+                "items-removed"}  # raised by a load, not a check: test_diff.py
     raised = {e[0] for _, _, _, exp in CASES.values() for e in exp} | separate
     assert raised == set(CATALOGUE)
 
@@ -309,7 +310,7 @@ def test_a_checker_crash_shows_as_an_unreadable_file_not_a_traceback(monkeypatch
         raise KeyError("bug")
 
     at = open_page(monkeypatch, small_db)
-    monkeypatch.setattr(pipelines.diff, "check_upload", boom)
+    monkeypatch.setattr(pipelines.diff, "check_return", boom)
     upload(at, ("x.xlsx", BASE))
     # a file-level problem, shown prominently; the traceback in the log beside the database
     assert any("检查文件「x.xlsx」时程序内部出错，文件未载入；详细信息已写入日志，请联系管理员" in e.value for e in at.error)
