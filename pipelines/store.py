@@ -245,7 +245,7 @@ def cleanup_rejected_originals(db_path: Path | str, days: float | None = None,
     deleted: list[Path] = []
     try:
         with connect(db_path, write=True, timeout=2, on_wait=None) as con:
-            if not _table_exists(con, "submissions"):
+            if not table_exists(con, "submissions"):
                 return []
             rows = con.execute("SELECT file_hash, bool_or(status = 'loaded'), max(received_at) "
                                "FROM submissions GROUP BY file_hash").fetchall()
