@@ -5,9 +5,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.common import ensure_database, favicon, show_failure
+from ui.common import ensure_database, favicon, page_chrome, show_failure
 
 st.set_page_config(page_title="科技创新合作监测平台", page_icon=favicon(), layout="wide")
+page_chrome()
 
 ensure_database()
 

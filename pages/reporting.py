@@ -65,7 +65,7 @@ demo_banner()
 if not q("any_submissions"):
     st.info("还没有任何报表报送记录，暂时无法统计报送情况。\n\n"
             "各单位在「数据报送」页上传报表后，这里会按单位和报告期列出按时、逾期和缺报情况，"
-            "并生成催报清单。管理员也可用命令行批量载入：`python -m pipelines.ingest --db 数据库路径 报表文件夹/`")
+            "并生成催报清单。")
     st.stop()
 
 periods = expected_periods(today, ref)
@@ -161,7 +161,7 @@ with tab_period:
 with tab_unit:
     show_chart(figures.reporting_rates(t["by_unit"], "unit", today, scope, days), key="rep_rates_unit")
     st.dataframe(t["rate_unit"], hide_index=True, width="stretch")
-st.caption("完整率 = 已报 ÷ 应报；及时率 = 按时报送 ÷ 应报（与 DHIS2 的 reporting rate / reporting rate on time 口径相同）。"
+st.caption("完整率 = 已报 ÷ 应报；及时率 = 按时报送 ÷ 应报。"
            "同一单位同一报告期多次报送只算一份，按首次报送时间判断是否按时。")
 
 st.subheader("催报清单：缺报与逾期")

@@ -1,7 +1,9 @@
 """What every page needs: the database, cached queries, the demo banner, charts."""
 from __future__ import annotations
 
+import json
 import os
+import sys
 from pathlib import Path
 
 import streamlit as st
@@ -33,12 +35,31 @@ def _leave_pages_directory_mode() -> None:
 
 _leave_pages_directory_mode()
 
+ASSETS = Path(__file__).resolve().parent / "assets"
+ZH_CN = json.loads((ASSETS / "zh_cn.json").read_text(encoding="utf-8"))
+
+# Every chart's plotly.js config (show_chart). plotly.js ships English only: the Chinese
+# dictionary and date/number formats travel with each chart (config.locales). The toolbar keeps
+# zoom/pan/reset; its PNG button duplicates 「导出图表」 (which adds title, date and source).
 PLOTLY_CONFIG = {
     "displaylogo": False,
     "locale": "zh-CN",
-    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
-    "toImageButtonOptions": {"format": "png", "scale": 2},
+    "locales": {"zh-CN": ZH_CN["plotly"]},
+    "modeBarButtonsToRemove": ["toImage", "lasso2d", "select2d", "sendDataToCloud", "editInChartStudio"],
 }
+
+
+def page_chrome() -> None:
+    """Once per run, from app.py: the shared style and the Chinese for Streamlit's own words."""
+    st.html(_chrome_html(), unsafe_allow_javascript=True)
+
+
+@st.cache_resource
+def _chrome_html() -> str:
+    css = (ASSETS / "page.css").read_text(encoding="utf-8")
+    js = (ASSETS / "zh_cn.js").read_text(encoding="utf-8").replace(
+        "__ZH__", json.dumps(ZH_CN["page"], ensure_ascii=False))
+    return f"<style>{css}</style><script>{js}</script>"
 
 
 @st.cache_resource
@@ -125,8 +146,7 @@ def require_data(what: str = "数据") -> list:
     """The period ends that have data, latest first; without any, say what to do and stop the page."""
     options = q("as_of_options")
     if not options:
-        st.info(f"还没有任何报表入库，暂无{what}。请到「数据报送」页上传各盟市报表，或由管理员用命令行批量载入：\n\n"
-                "`python -m pipelines.ingest --db 数据库路径 报表文件夹/`")
+        st.info(f"还没有任何报表入库，暂无{what}。请到「数据报送」页上传各盟市报表（管理员也可批量载入，见该页说明）。")
         st.stop()
     return options
 
@@ -143,10 +163,8 @@ def show_chart(fig, key: str | None = None, export: bool = True, **kwargs):
     The figure itself carries its title, subtitle (scope, as-of date) and source
     line, so both the toolbar's PNG and the exported files stand alone.
     """
-    cfg = dict(PLOTLY_CONFIG)
     title = (fig.layout.meta or {}).get("title") if isinstance(fig.layout.meta, dict) else None
-    cfg["toImageButtonOptions"] = dict(cfg["toImageButtonOptions"], filename=title or "chart")
-    event = st.plotly_chart(fig, config=cfg, key=key, width="stretch", **kwargs)
+    event = st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key, width="stretch", **kwargs)
     if export:
         _export_popover(fig, key or title or "chart", title or "图表")
     return event
@@ -181,9 +199,10 @@ def _export_popover(fig, key: str, title: str) -> None:
             with st.spinner("正在生成图片…"):
                 try:
                     st.session_state[store_key] = (stamp, export_image(fig, ext))
-                except Exception as exc:  # no chromium on this server
+                except Exception as exc:  # no chromium on this server: the cause is for the admin's log
                     st.session_state.pop(store_key, None)
-                    st.error(f"服务器上无法生成图片（{exc}）。可改用图表右上角工具栏中的相机按钮下载 PNG。")
+                    print(f"export_image failed: {exc!r}", file=sys.stderr)
+                    st.error("服务器上暂时无法生成图片，请稍后再试或联系管理员（服务器日志中有原因）。")
         made = st.session_state.get(store_key)
         if made and made[0] == stamp:  # only ever the image of the chart as it is now
             mime = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}[ext]
