@@ -9,7 +9,9 @@ import streamlit as st
 
 from ui import filters
 from pipelines.vocab import STATE_CARRIED, STATE_NO_RETURN
-from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, table_height, write_csv
+from ui.common import (
+    excel_bytes, fmt_date, page_header, q, reference, require_data, show_table, table_height, write_csv,
+)
 
 SHOW_MAX = 2000  # rows drawn in the page; the download always has every row
 BIG_EXCEL = 20_000  # above this many rows, writing Excel takes long: offer CSV as well
@@ -117,7 +119,7 @@ else:
         st.warning(f"结果较多，页面只显示前 {SHOW_MAX:,} 行（按单位、行号排列）；下载的 Excel 包含全部 {total:,} 行。"
                    "也可以用搜索或左侧筛选缩小范围。", icon=":material/table_rows:")
     shown = to_display(rows)
-    st.dataframe(shown, hide_index=True, width="stretch", height=table_height(len(shown), cap=None, max_px=640),
+    show_table(shown, hide_index=True, width="stretch", height=table_height(len(shown), cap=None, max_px=640),
                  column_config={
                      "事项名称": st.column_config.TextColumn(pinned=True),
                      "起始日期": st.column_config.DateColumn(format="YYYY-MM-DD"),

@@ -15,7 +15,7 @@ from pipelines import store
 from pipelines.diff import issues_table
 from pipelines.normalise import parse_period, period_label
 from ui import filters
-from ui.common import db_path, fmt_date, page_header, q, reference
+from ui.common import db_path, fmt_date, page_header, q, reference, show_table
 
 REPORTER = "reporter_name"  # shared with the upload page
 PENDING = "history_restore_pending"
@@ -220,7 +220,7 @@ for end, group in history.groupby("period_end", sort=False, dropna=False):
     })
     colours = {"当前": "background-color: #dcfce7; color: #14532d; font-weight: 600",
                "已被取代": "color: #6b7280", "未通过": "background-color: #fde2e4; color: #9b1c1c"}
-    st.dataframe(table.style.map(lambda v: colours.get(v, ""), subset=["状态"]), hide_index=True, width="stretch")
+    show_table(table.style.map(lambda v: colours.get(v, ""), subset=["状态"]), hide_index=True, width="stretch")
     for r in group.itertuples():
         _version(r, label)
 
@@ -230,7 +230,7 @@ events = q("submission_events", unit, period_end)
 if events.empty:
     st.caption("没有操作记录。")
 else:
-    st.dataframe(pd.DataFrame({
+    show_table(pd.DataFrame({
         "时间": events["event_at"].map(_when),
         "操作": events["action_zh"],
         "报告期": [_period_label(c, e) for c, e in zip(events["period_code"], events["period_end"])],

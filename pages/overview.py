@@ -9,7 +9,8 @@ from pipelines.progress import coverage_phrase, data_end, indicator_sentence, se
 from pipelines.vocab import STATE_CURRENT, STATE_NO_RETURN, STATUS_ORDER, STATUS_PARTIAL, VERDICTS, pct
 from ui import filters
 from ui.common import (
-    excel_bytes, fmt_date, page_header, period_label, q, reference, require_data, show_chart, table_height,
+    excel_bytes, fmt_date, page_header, period_label, q, reference, require_data, show_chart, show_table,
+    table_height,
 )
 
 ref = reference()
@@ -90,7 +91,7 @@ def _colour(v: str) -> str:
     return f"background-color: {c}; color: white; font-weight: 600" if c and v in STATUS_ORDER[:4] else ""
 
 
-st.dataframe(show.style.map(_colour, subset=["状态"]), hide_index=True, width="stretch",
+show_table(show.style.map(_colour, subset=["状态"]), hide_index=True, width="stretch",
              height=table_height(len(show)))
 st.caption("完成率 =（累计值 − 基期值）÷（目标值 − 基期值）；时间进度 = 计划已过月数 ÷ 36个月（月内按天折算）；"
            "差距 = 完成率 − 时间进度。状态：完成率≥100%为已完成；差距≥0为超前；−10～0个百分点为略滞后；低于−10为滞后；"
@@ -113,7 +114,7 @@ with left:
         "期末": basis["period_end"].map(fmt_date),
         "版本": basis["version"].map(lambda v: "—" if pd.isna(v) else f"第{int(v)}版"),
     })
-    st.dataframe(b, hide_index=True, width="stretch", height=table_height(len(b)))
+    show_table(b, hide_index=True, width="stretch", height=table_height(len(b)))
     if n_missing:
         st.warning("截至该日期没有任何报表的单位：" + "、".join(basis.loc[basis["state"] == STATE_NO_RETURN, "unit_name"]))
 with right:
@@ -128,7 +129,7 @@ with right:
             dict(zip(ref.plan.indicators["code"], ref.plan.indicators["short_name"]))))
             .groupby(["unit_name", "period_code"], sort=False)
             .agg(n=("indicator_code", "size"), names=("short", "、".join)).reset_index())
-        st.dataframe(pd.DataFrame({
+        show_table(pd.DataFrame({
             "单位": by_unit["unit_name"], "来自报告期": by_unit["period_code"].map(period_label),
             "指标数": by_unit["n"], "指标": by_unit["names"],
         }), hide_index=True, width="stretch", height=table_height(len(by_unit)))

@@ -10,7 +10,9 @@ from pipelines.figures import (
     partner_world_map,
 )
 from ui import filters
-from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart, table_height
+from ui.common import (
+    excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart, show_table, table_height,
+)
 
 ref = reference()
 page_header("按国别",
@@ -67,7 +69,7 @@ with left:
 with right:
     st.markdown("**计划确定的重点合作方向**（《三年行动计划》三（二））")
     g = ref.partner_groups.merge(groups[["group_code", "items"]], left_on="code", right_on="group_code", how="left")
-    st.dataframe(pd.DataFrame({"方向": g["name"], "范围": g["kind"].map({"foreign": "国际", "domestic": "国内"}),
+    show_table(pd.DataFrame({"方向": g["name"], "范围": g["kind"].map({"foreign": "国际", "domestic": "国内"}),
                                "在册事项（项）": g["items"].fillna(0).astype(int), "计划要求": g["description"]}),
                  hide_index=True, width="stretch", height=table_height(len(g), cap=None, max_px=560),
                  column_config={"计划要求": st.column_config.TextColumn(width="large")})
@@ -91,7 +93,7 @@ else:
         "所属合作方向": both["partner_code"].map(in_groups).fillna(""),
         "在册事项（项）": both["items"].astype(int), "相关事项投入经费（万元）": both["funding_wan"].round(1),
     })
-    st.dataframe(show, hide_index=True, width="stretch",
+    show_table(show, hide_index=True, width="stretch",
                  column_config={"相关事项投入经费（万元）": st.column_config.NumberColumn(format="%.1f")})
     st.caption("「相关事项投入经费」为该合作方参与事项的经费合计；一项事项有多个合作方时，其经费在每个合作方下都计入，各行不可相加。")
     heading = pd.DataFrame({"项目": ["内容", "截止日期", "范围", "筛选条件", "统计口径"],

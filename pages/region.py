@@ -20,7 +20,9 @@ from pipelines.vocab import (
     BASIS_WORDS, NO_FIGURE_STATES, REPORT_MISSING, STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, pct, version_zh,
 )
 from ui import filters
-from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart, table_height
+from ui.common import (
+    excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart, show_table, table_height,
+)
 
 ref = reference()
 UNIT_NAMES = dict(zip(ref.units["code"], ref.units["name"]))
@@ -265,7 +267,7 @@ else:
         c = F.STATUS_COLORS.get(v)
         return f"background-color: {c}; color: white; font-weight: 600" if c and v in STATUS_ORDER[:4] else ""
 
-    st.dataframe(show.style.map(_colour, subset=["状态"]) if has_alloc else show, hide_index=True, width="stretch",
+    show_table(show.style.map(_colour, subset=["状态"]) if has_alloc else show, hide_index=True, width="stretch",
                  height=table_height(len(show), cap=None))
     if table["value"].isna().all():
         st.info(f"{name}的报表中没有填写任何指标数值（表1为空）。")
@@ -288,7 +290,7 @@ else:
             "状态": it["status"], "投入经费（万元）": it["funding_wan"],
             "来源": [f"{f} 表2第{r}行" for f, r in zip(it["file_name"], it["source_row"])],
         })
-        st.dataframe(view, hide_index=True, width="stretch", height=table_height(len(view), cap=None, max_px=420))
+        show_table(view, hide_index=True, width="stretch", height=table_height(len(view), cap=None, max_px=420))
         st.download_button(f"下载{name}合作事项（Excel）", excel_bytes({"合作事项": view}),
                            file_name=f"{name}_合作事项_{as_of.isoformat()}.xlsx", icon=":material/download:")
 
@@ -302,7 +304,7 @@ else:
     n_miss = int((hist["state"] == REPORT_MISSING).sum())
     st.caption(f"截至{fmt_date(as_of)}应报{len(hist)}期：按时{n_on}期、逾期{n_late}期、缺报{n_miss}期"
                f"（报告期结束后{ref.deadline_days}天内报送为按时，按首次报送时间计）。")
-    st.dataframe(pd.DataFrame({
+    show_table(pd.DataFrame({
         "报告期": hist["period_label"],
         "报送截止": hist["deadline"].map(fmt_date),
         "状态": hist["state"] + hist["flag"].map(lambda f: f"（{f}）" if f else ""),
@@ -318,7 +320,7 @@ with st.expander(f"全部报送版本（{len(versions)}份）", expanded=False):
     if versions.empty:
         st.caption("没有报送记录。")
     else:
-        st.dataframe(pd.DataFrame({
+        show_table(pd.DataFrame({
             "报告期": versions["period_code"].map(_label),
             "版本": versions["version"], "接收时间": versions["received_at"], "状态": versions["state"],
             "来源": versions["source_zh"], "文件": versions["file_name"],

@@ -10,7 +10,7 @@ from pipelines.figures import REPORTING_COLORS, REPORTING_TEXT_COLORS
 from pipelines.reporting import STATE_LATE, STATE_MISSING, expected_periods, reminder_texts
 from pipelines.vocab import FREQUENCY_WORDS, pct, reporting_frequency
 from ui import filters
-from ui.common import demo_banner, excel_bytes, fmt_date, q, reference, show_chart, table_height
+from ui.common import demo_banner, excel_bytes, fmt_date, q, reference, show_chart, show_table, table_height
 
 # URL state, so a copied link restores the view: periods=2018H2-2019H2 (the
 # whole range when absent), deadline_days=30 (data/settings.yaml when absent).
@@ -149,7 +149,7 @@ def _download(label: str, sheets, file_name: str, key: str) -> None:
 grid = t["grid"]
 tab_table, tab_period, tab_unit = st.tabs(["报送情况表", "按报告期统计", "按单位统计"])
 with tab_table:
-    st.dataframe(grid.style.map(_colour), width="stretch", height=table_height(len(grid), cap=None))
+    show_table(grid.style.map(_colour), width="stretch", height=table_height(len(grid), cap=None))
     st.caption("格中日期为首次报送日期；「第N版」为当前有效版本（多次报送时）；「未通过」为没有通过检查、未入库的报送次数。")
     _download("下载报送情况明细（Excel）",
               lambda: {"报送情况表": grid.reset_index(), "逐份明细": t["details"],
@@ -157,10 +157,10 @@ with tab_table:
               f"报送情况_{today.isoformat()}.xlsx", "rep_dl_all")
 with tab_period:
     show_chart(figures.reporting_rates(t["by_period"], "period", today, scope, days), key="rep_rates_period")
-    st.dataframe(t["rate_period"], hide_index=True, width="stretch")
+    show_table(t["rate_period"], hide_index=True, width="stretch")
 with tab_unit:
     show_chart(figures.reporting_rates(t["by_unit"], "unit", today, scope, days), key="rep_rates_unit")
-    st.dataframe(t["rate_unit"], hide_index=True, width="stretch")
+    show_table(t["rate_unit"], hide_index=True, width="stretch")
 st.caption("完整率 = 已报 ÷ 应报；及时率 = 按时报送 ÷ 应报。"
            "同一单位同一报告期多次报送只算一份，按首次报送时间判断是否按时。")
 
@@ -173,7 +173,7 @@ n_miss = int((todo["state"] == STATE_MISSING).sum())
 n_late = int((todo["state"] == STATE_LATE).sum())
 st.markdown(f"共 **{n_miss}** 份缺报、**{n_late}** 份逾期报送，涉及 **{todo['unit_code'].nunique()}** 个单位。")
 listing = t["listing"]
-st.dataframe(listing.style.map(_colour, subset=["情况"]), hide_index=True, width="stretch")
+show_table(listing.style.map(_colour, subset=["情况"]), hide_index=True, width="stretch")
 st.caption(f"逾期天数：缺报的，从截止日期算到今天（{fmt_date(today)}）；逾期报送的，为首次报送晚于截止日期的天数。")
 
 due = st.date_input("补报截止日期（写入催报文字）", value=today + timedelta(days=7), min_value=today,

@@ -7,7 +7,7 @@ import streamlit as st
 from pipelines.figures import clicked_codes, sector_bars, sector_growth, sector_unit_heatmap
 from pipelines.vocab import STATE_CURRENT, STATE_NO_RETURN
 from ui import filters
-from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart
+from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart, show_table
 
 ref = reference()
 page_header("按领域",
@@ -73,7 +73,7 @@ else:
         "领域编码": tbl["sector_code"], "所属领域": tbl["sector_name"], "在册事项（项）": tbl["items"].astype(int),
         "投入经费（万元）": tbl["funding"].round(1), "填报经费的事项（项）": tbl["funded"].astype(int),
     }).merge(wide, left_on="领域编码", right_index=True, how="left")
-    st.dataframe(show, hide_index=True, width="stretch")
+    show_table(show, hide_index=True, width="stretch")
     heading = pd.DataFrame({"项目": ["内容", "截止日期", "范围", "筛选条件", "统计口径"],
                             "说明": ["各领域在册合作事项数与投入经费（按事项类别）", fmt_date(as_of), scope,
                                    flt.describe() or "无", "各单位截至该日期最近一期报表中的在册事项，不含已终止事项"]})

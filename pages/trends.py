@@ -12,7 +12,9 @@ import streamlit as st
 from pipelines import figures as F
 from pipelines.vocab import pct
 from ui import filters
-from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart, table_height
+from ui.common import (
+    excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart, show_table, table_height,
+)
 
 ref = reference()
 plan = ref.plan
@@ -113,7 +115,7 @@ if indicator == "all":
         return f"background-color: {c}; color: white; font-weight: 600" if c else ""
 
     table.insert(2, "结论", table.pop("结论"))
-    st.dataframe(table.style.map(_colour, subset=["结论"]), hide_index=True, width="stretch",
+    show_table(table.style.map(_colour, subset=["结论"]), hide_index=True, width="stretch",
                  height=table_height(len(table), cap=None))
     with st.expander("可直接引用的表述", expanded=False):
         for r in proj.itertuples():
@@ -144,7 +146,7 @@ else:
             st.markdown(prow["sentence_recent"])
     measure = IND.loc[indicator, "unit"]
     st.subheader("各报告期数值")
-    st.dataframe(pd.DataFrame({
+    show_table(pd.DataFrame({
         "报告期末": s["as_of"].map(fmt_date),
         f"累计值（{measure}）": s["value"],
         f"按时间进度应达到（{measure}）": s["planned_value"].round(1),

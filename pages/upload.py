@@ -21,7 +21,7 @@ from pipelines.diff import (
 from pipelines.normalise import parse_period
 from pipelines.template import build_template
 from pipelines.vocab import reporting_frequency
-from ui.common import data_key, db_path, fmt_date, log_failure, q, reference, table_height
+from ui.common import data_key, db_path, fmt_date, log_failure, q, reference, show_table, table_height
 
 CHECKED = "upload_checked"    # hash -> {"name", "data", "checked", "preview", "preview_key"}
 DONE = "upload_done"          # hash -> what was loaded (for the success message)
@@ -296,7 +296,7 @@ def _changes(pv: Preview) -> None:
     if pv.replaces is None:
         if len(ind):
             with st.expander(f"本报表填报的指标值（{len(ind)}项）"):
-                st.dataframe(ind.rename(columns={"indicator_code": "编码", "name": "指标", "measure": "计量单位",
+                show_table(ind.rename(columns={"indicator_code": "编码", "name": "指标", "measure": "计量单位",
                                                  "after": "截至本期末累计值"})[["编码", "指标", "计量单位", "截至本期末累计值"]],
                              hide_index=True, width="stretch")
         return
@@ -311,7 +311,7 @@ def _changes(pv: Preview) -> None:
         for c in (f"第{v}版", "本次"):
             show[c] = show[c].map(lambda x: "（未填报）" if pd.isna(x) else f"{int(x)}")
         show["变化"] = show["变化"].map(lambda x: "" if pd.isna(x) else ("0" if x == 0 else f"{int(x):+d}"))
-        st.dataframe(show.style.map(lambda s: "color: #9b1c1c; font-weight: 600" if s.startswith("-") else
+        show_table(show.style.map(lambda s: "color: #9b1c1c; font-weight: 600" if s.startswith("-") else
                                     ("color: #1a7f37; font-weight: 600" if s.startswith("+") else ""),
                                     subset=["变化"]),
                      hide_index=True, width="stretch", height=table_height(len(show), cap=None),
@@ -323,18 +323,18 @@ def _changes(pv: Preview) -> None:
         if pv.added.empty:
             st.caption("没有新增事项。")
         else:
-            st.dataframe(pv.added.rename(columns=item_cols), hide_index=True, width="stretch")
+            show_table(pv.added.rename(columns=item_cols), hide_index=True, width="stretch")
     with tabs[2]:
         if pv.removed.empty:
             st.caption("没有删除事项。")
         else:
             st.caption("这些事项在当前版本中有、在本次报表中没有。已结束的事项请保留并把状态改为「已完成」或「已终止」，不要直接删除。")
-            st.dataframe(pv.removed.rename(columns=item_cols), hide_index=True, width="stretch")
+            show_table(pv.removed.rename(columns=item_cols), hide_index=True, width="stretch")
     with tabs[3]:
         if pv.changed.empty:
             st.caption("没有内容变更的事项（按事项名称和类别对应）。")
         else:
-            st.dataframe(pv.changed.rename(columns={"item_name": "事项名称", "item_type": "事项类别", "field": "变化项",
+            show_table(pv.changed.rename(columns={"item_name": "事项名称", "item_type": "事项类别", "field": "变化项",
                                                     "before": f"第{v}版", "after": "本次"}),
                          hide_index=True, width="stretch")
 

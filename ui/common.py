@@ -216,6 +216,13 @@ def _export_popover(fig, key: str, title: str) -> None:
 excel_bytes = write_workbook
 
 
+def show_table(data, **kwargs):
+    """st.dataframe for every page: a missing value shows 「—」 (never None/NaN), full width."""
+    kwargs.setdefault("placeholder", "—")
+    kwargs.setdefault("width", "stretch")
+    return st.dataframe(data, **kwargs)
+
+
 def table_height(rows: int, cap: int | None = 20, max_px: int | None = None) -> int:
     """Pixel height for st.dataframe that shows every row up to ``cap`` (None: all rows) without an
     inner scroll, and at most ``max_px``."""
