@@ -23,8 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dbfixtures import demo_db_copy
-from tests.e2e.server import CHROMIUM, is_local, launch_browser, navigation, running_app
+from tests.e2e.server import CHROMIUM, is_local, navigation
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
@@ -110,21 +109,6 @@ CUT = """() => {
   });
   return bad;
 }"""
-
-
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory):
-    db = demo_db_copy(tmp_path_factory.mktemp("db"))
-    with running_app(db, timeout=180) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = launch_browser(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

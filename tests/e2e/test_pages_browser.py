@@ -28,8 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.dbfixtures import demo_db_copy
-from tests.e2e.server import CHROMIUM, REPO, is_local, launch_browser, running_app
+from tests.e2e.server import CHROMIUM, REPO, is_local
 
 sync_api = pytest.importorskip("playwright.sync_api")
 Image = pytest.importorskip("PIL.Image")
@@ -85,21 +84,6 @@ for _spec in PAGES.values():
 
 
 # ----------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory):
-    db = demo_db_copy(tmp_path_factory.mktemp("db"))
-    with running_app(db, timeout=180) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = launch_browser(p)
-        yield b
-        b.close()
-
-
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("screenshots")
