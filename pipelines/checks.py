@@ -23,7 +23,7 @@ from .normalise import (
     INVISIBLE_RE2, Period, invisible_chars, is_blank, odd_digits, parse_date, parse_number, parse_period,
     period_label, raw_text, split_partners, strip_invisible,
 )
-from .read import DEFAULT_LIMITS, Limits, RawWorkbook, Sheet, _col_letters, _col_number, read_workbook
+from .read import DEFAULT_LIMITS, Limits, RawWorkbook, Sheet, _col_letters, _col_number, long_cell_issues, read_workbook
 from .reference import Reference, load_reference, norm_key
 from .vocab import max_count, max_funding_wan
 
@@ -623,12 +623,52 @@ def _name_formula_columns(wb: RawWorkbook) -> list[Issue]:
     return out
 
 
+def _check_cell_lengths(wb: RawWorkbook, limits: Limits) -> list[Issue]:
+    """cell-too-long, with the column's header: a 备注 cell up to ``max_note_chars``, any other
+    cell (names, organisations, codes ...) up to ``max_name_chars``; rows that are notes
+    (「注：」「填表说明」 ...) count as 备注. A longer cell is cut to its limit here, so that
+    no other message quotes more than that."""
+    out: list[Issue] = []
+    for role, sheet in wb.sheets.items():
+        title = wb.names[role]
+        hit = None
+        if role != "cover":
+            spec, must = (IND_HEADERS, ("value",)) if role == "indicators" else (ITEM_HEADERS, ITEM_REQUIRED)
+            hit = _find_header(sheet.rows(30), spec, must)
+        note_col = hit[1]["note"][0] if hit and "note" in hit[1] else None
+        first = pc.utf8_trim_whitespace(sheet.column(0))
+        note_rows = None
+        for prefix in NOTE_PREFIXES:
+            m = pc.starts_with(first, prefix)
+            note_rows = m if note_rows is None else pc.or_(note_rows, m)
+        cut = {(r, c): n for r, c, n in wb.long_cells.get(title, [])}  # cut by the reader: their real length
+        headers = {idx: text for idx, text in hit[1].values()} if hit else {}
+        cells = []
+        for j in range(sheet.width):
+            col = sheet.column(j)
+            lengths = pc.utf8_length(col)
+            limit = limits.max_note_chars if j == note_col else limits.max_name_chars
+            if (pc.max(lengths).as_py() or 0) <= limit:
+                continue
+            over = pc.greater(lengths, limit)
+            if limit < limits.max_note_chars and note_rows is not None:
+                over = pc.and_(over, pc.invert(note_rows))
+            for i in pc.indices_nonzero(over).to_pylist():
+                cells.append((i + 1, j + 1, cut.get((i + 1, j + 1), lengths[i].as_py()), limit, headers.get(j)))
+            sheet._columns[j] = pc.if_else(over, pc.utf8_slice_codeunits(col, 0, limit), col)
+        seen = {(r, c) for r, c, *_ in cells}
+        cells += [(r, c, n, limits.max_note_chars, headers.get(c - 1)) for (r, c), n in cut.items() if (r, c) not in seen]
+        out.extend(long_cell_issues(title, cells))
+    return out
+
+
 def check_workbook(wb: RawWorkbook, data_hash: str, ref: Reference | None = None,
-                   today: date | None = None) -> CheckedReturn:
+                   today: date | None = None, limits: Limits = DEFAULT_LIMITS) -> CheckedReturn:
     ref = ref or load_reference()
     today = today or date.today()
     out = CheckedReturn(file_name=wb.file_name, file_hash=data_hash, sheet_names=dict(wb.names))
-    out.report.extend(_name_formula_columns(wb))
+    out.report.extend(i for i in _name_formula_columns(wb) if i.code != "cell-too-long")
+    out.report.extend(_check_cell_lengths(wb, limits))
     out.report.extend(_strip_invisible(wb))
     if "cover" in wb.sheets:
         _check_cover(wb.sheets["cover"].rows(), wb.names["cover"], ref, out, today)
@@ -649,7 +689,7 @@ def check_return(data: bytes, file_name: str, ref: Reference | None = None, toda
     file's error (``internal-error``, the exception kept in ``.failure`` for the log)."""
     try:
         wb = read_workbook(data, file_name, limits)
-        return check_workbook(wb, file_hash(data), ref, today)
+        return check_workbook(wb, file_hash(data), ref, today, limits)
     except Exception as exc:  # a bug, or memory: this file's answer, not a traceback
         return failed_return(data, file_name, exc)
 

@@ -10,43 +10,66 @@ here raises on bad input.
 """
 from __future__ import annotations
 
+import codecs
+import ctypes
 import html
 import io
 import logging
-import re
-import zipfile
-import zlib
 import multiprocessing
+import os
+import re
+import resource
+import signal
+import struct
 import sys
 import threading
 import types
+import zipfile
+import zlib
 from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
 import fastexcel
 import pyarrow as pa
 import pyarrow.compute as pc
+import yaml
 
 from .issues import Issue, make_issue
-from .reference import norm_key
+from .reference import DATA_DIR, norm_key
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 
 
+MB = 1024 * 1024
+
+
+def _settings_limits() -> dict:
+    with open(DATA_DIR / "settings.yaml", encoding="utf-8") as fh:
+        return (yaml.safe_load(fh) or {})["limits"]
+
+
+_LIMITS = _settings_limits()
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Refuse what would freeze the server before parsing it."""
+    """Refuse what would freeze the server, or take it past its memory, before
+    parsing it. Defaults: ``limits`` in data/settings.yaml."""
 
-    max_file_bytes: int = 50 * 1024 * 1024
-    max_uncompressed_bytes: int = 500 * 1024 * 1024
-    max_rows: int = 200_000
-    max_columns: int = 200
-    max_sheets: int = 50
+    max_file_bytes: int = int(_LIMITS["file_mb"] * MB)
+    max_uncompressed_bytes: int = int(_LIMITS["unpacked_mb"] * MB)
+    max_text_bytes: int = int(_LIMITS["text_mb"] * MB)
+    max_rows: int = int(_LIMITS["rows"])
+    max_columns: int = int(_LIMITS["columns"])
+    max_sheets: int = int(_LIMITS["sheets"])
+    max_name_chars: int = int(_LIMITS["name_chars"])
+    max_note_chars: int = int(_LIMITS["note_chars"])
+    reader_memory_bytes: int = int(_LIMITS["reader_memory_mb"] * MB)
 
 
 DEFAULT_LIMITS = Limits()
@@ -114,6 +137,8 @@ class RawWorkbook:
     sheets: dict[str, Sheet] = field(default_factory=dict)  # role -> sheet
     names: dict[str, str] = field(default_factory=dict)  # role -> sheet name as found
     issues: list[Issue] = field(default_factory=list)
+    # sheet -> cells longer than max_note_chars, cut to it: (Excel row, column from 1, characters)
+    long_cells: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
 
 
 def _human_bytes(n: int) -> str:
@@ -162,6 +187,8 @@ UNREADABLE_HINT = "请用Excel或WPS打开该文件，确认内容完整后另�
 
 def _why_unreadable(exc: BaseException, *, is_zip: bool = True) -> str:
     """A low-level reading error (zipfile, zlib, calamine: English) in words staff understand."""
+    if isinstance(exc, _PartCorrupt):
+        return exc.why
     msg = str(exc).lower()
     if "cannot detect file format" in msg or "unsupported" in msg:
         return ("压缩包中没有Excel工作簿的内容，可能是改了扩展名的其他文件" if is_zip
@@ -171,6 +198,8 @@ def _why_unreadable(exc: BaseException, *, is_zip: bool = True) -> str:
         return "文件中的压缩数据已损坏"
     if isinstance(exc, zipfile.BadZipFile) or "zip" in msg or "truncated" in msg or "eof" in msg:
         return "文件不完整，可能是下载、复制或保存时中断"
+    if "utf-8" in msg or "utf8" in msg or "decode" in msg or "encoding" in msg:
+        return "工作簿内部有不是UTF-8编码的文字"
     if "xml" in msg:
         return "工作簿内部结构已损坏"
     return "文件内容无法解析"
@@ -183,27 +212,232 @@ def _unreadable(file_name: str, exc: BaseException, *, sheet: str | None = None,
     return make_issue("file-unreadable", sheet=sheet, value=file_name, detail=_why_unreadable(exc, is_zip=is_zip),
                       suggestion=UNREADABLE_HINT)
 
+
 _SHEET_ELEMENT = re.compile(rb'<(?:\w+:)?sheet\s')
 _SCAN_CHUNK = 1 << 22
+_INFLATE_IN = 1 << 20
+_MAX_PIECE = 4 * _SCAN_CHUNK
 
 
-def _package_issues(data: bytes, name: str, limits: Limits) -> list[Issue]:
-    """Limits read from the zip directory and workbook.xml alone, before calamine opens the file
-    (calamine decompresses and parses the shared strings and styles as it opens)."""
+# --------------------------------------------------------------------------
+# Parts of the package, decompressed as they stream and counted as they come:
+# the sizes the zip directory declares are never trusted for memory.
+class _PartCorrupt(Exception):
+    """A part that cannot be decompressed as the package says; ``why`` is Chinese."""
+
+    def __init__(self, why: str):
+        super().__init__(why)
+        self.why = why
+
+
+class _PartTooLarge(Exception):
+    def __init__(self, label: str, limit: int, whole: bool):
+        super().__init__(label)
+        self.label, self.limit, self.whole = label, limit, whole
+
+
+class _Budget:
+    """Decompressed bytes of every part the reader will open, all together."""
+
+    def __init__(self, limit: int):
+        self.limit, self.used = limit, 0
+        self._lock = threading.Lock()
+
+    def take(self, n: int, label: str) -> None:
+        with self._lock:
+            self.used += n
+            if self.used > self.limit:
+                raise _PartTooLarge(label, self.limit, True)
+
+
+_PART_KINDS = (
+    (re.compile(r"(^|/)_rels/workbook\.xml\.rels$", re.I), "工作簿关系表"),
+    (re.compile(r"(^|/)workbook\.xml$", re.I), "工作簿目录"),
+    (re.compile(r"sharedstrings[^/]*\.xml$", re.I), "共享字符串"),
+    (re.compile(r"styles[^/]*\.xml$", re.I), "样式表"),
+    (re.compile(r"(comments|threadedcomments)[^/]*\.xml$", re.I), "批注"),
+    (re.compile(r"^\[content_types\]\.xml$", re.I), "内容类型表"),
+    (re.compile(r"\.rels$", re.I), "关系表"),
+    (re.compile(r"(^|/)tables/", re.I), "表格定义"),
+    (re.compile(r"(^|/)worksheets/", re.I), "工作表"),
+)
+
+
+def _part_label(name: str, sheet: str | None = None) -> str:
+    """「共享字符串（xl/sharedStrings.xml）」, 「工作表「表2 合作事项明细」（xl/worksheets/sheet3.xml）」."""
+    if sheet is not None:
+        return f"工作表「{sheet}」（{name}）"
+    kind = next((k for rx, k in _PART_KINDS if rx.search(name)), "部件")
+    return f"{kind}（{name}）"
+
+
+def _inflate(data: bytes, info: zipfile.ZipInfo, label: str, budget: _Budget,
+             cap: int | None = None, size: int = _SCAN_CHUNK):
+    """A part's bytes, decompressed ``size`` at a time from the package itself
+    (not through zipfile, which stops at the declared size): every byte is
+    counted against ``budget`` (and ``cap``, for this part), the CRC and the
+    real size checked at the end. Raises _PartCorrupt / _PartTooLarge."""
+    view = memoryview(data)
+    off = info.header_offset
+    if off < 0 or off + 30 > len(data) or data[off:off + 4] != ZIP_MAGIC:
+        raise _PartCorrupt(f"文件不完整或已损坏，找不到{label}的内容")
+    name_len, extra_len = struct.unpack_from("<HH", data, off + 26)
+    start = off + 30 + name_len + extra_len
+    end = start + info.compress_size
+    if end > len(data):
+        raise _PartCorrupt(f"文件不完整，{label}缺少末尾部分，可能是下载、复制或保存时中断")
+    crc = got = 0
+
+    def count(chunk: bytes) -> None:
+        nonlocal crc, got
+        got += len(chunk)
+        budget.take(len(chunk), label)
+        if cap is not None and got > cap:
+            raise _PartTooLarge(label, cap, False)
+        crc = zlib.crc32(chunk, crc)
+
+    if info.compress_type == zipfile.ZIP_STORED:
+        for pos in range(start, end, size):
+            chunk = bytes(view[pos:min(pos + size, end)])
+            count(chunk)
+            yield chunk
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        d = zlib.decompressobj(-15)
+        pos = start
+        try:
+            while not d.eof:
+                if d.unconsumed_tail:
+                    src = d.unconsumed_tail
+                elif pos < end:
+                    src = view[pos:min(pos + _INFLATE_IN, end)]
+                    pos += len(src)
+                else:
+                    raise _PartCorrupt(f"{label}的压缩数据不完整，文件已损坏")
+                chunk = d.decompress(src, size)
+                if chunk:
+                    count(chunk)
+                    yield chunk
+        except zlib.error as exc:
+            log.info("corrupt deflate stream in %s: %s", label, exc)
+            raise _PartCorrupt(f"{label}的压缩数据已损坏") from None
+    else:
+        raise _PartCorrupt(f"{label}使用了不支持的压缩方式")
+    if crc != info.CRC:
+        raise _PartCorrupt(f"{label}的校验码不符，内容已损坏")
+    if got != info.file_size:
+        raise _PartCorrupt(f"{label}的实际大小与压缩包目录所写不符，文件已损坏")
+
+
+def _part_bytes(data: bytes, info: zipfile.ZipInfo, label: str, budget: _Budget, cap: int | None = None) -> bytes:
+    return b"".join(_inflate(data, info, label, budget, cap))
+
+
+def _utf8(xml: bytes, label: str) -> str:
+    try:
+        return xml.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _PartCorrupt(f"{label}中有不是UTF-8编码的字节（第{exc.start + 1}个字节），工作簿内部结构已损坏") from None
+
+
+# Parts calamine never opens for the three sheets: not decompressed here either.
+_UNTOUCHED = re.compile(r"^(?:docProps/|customXml/|xl/(?:drawings|charts|chartsheets|pivotCache|pivotTables|media|"
+                        r"externalLinks|printerSettings|embeddings|ctrlProps|activeX|queryTables|slicers|"
+                        r"slicerCaches|timelines|timelineCaches|richData|theme|persons)/)", re.I)
+_WORKSHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.I)
+_SI_END = b"</si>"
+_SI = re.compile(rb"<si>(.*?)</si>", re.S)
+
+
+@dataclass
+class _Package:
+    """What the serial pass over a workbook's structure parts found."""
+
+    zf: zipfile.ZipFile
+    parts: dict[str, str]  # sheet name -> part path
+    budget: _Budget
+    sst_lengths: list[int] = field(default_factory=list)  # bytes of each shared string as stored (an upper bound)
+    issues: list[Issue] = field(default_factory=list)
+
+
+def _package(data: bytes, name: str, limits: Limits) -> _Package | list[Issue]:
+    """The zip directory and every part calamine reads when it opens a workbook
+    (workbook.xml and its rels, shared strings, styles, comments, ...), each
+    decompressed as it streams and counted, before calamine sees the file.
+    Worksheets are left to ``_scan_sheets``."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-        total = sum(i.file_size for i in zf.infolist())
-        if total > limits.max_uncompressed_bytes:
-            return [make_issue("file-too-large", value=name, detail=f"解压后有{_human_bytes(total)}",
-                               limit=_human_bytes(limits.max_uncompressed_bytes))]
-        n = len(_SHEET_ELEMENT.findall(zf.read("xl/workbook.xml"))) if "xl/workbook.xml" in zf.namelist() else 0
+        infos = zf.infolist()
     except _ZIP_ERRORS as exc:
         return [_unreadable(name, exc)]
-    if n > limits.max_sheets:
-        return [make_issue("sheet-too-large", value=f"{n}个工作表", limit=f"{limits.max_sheets}个工作表")]
-    return []
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_uncompressed_bytes:  # an honest bomb: refused from the directory alone
+        return [make_issue("file-too-large", value=name, detail=f"解压后有{_human_bytes(total)}",
+                           limit=_human_bytes(limits.max_uncompressed_bytes))]
+    budget = _Budget(limits.max_uncompressed_bytes)
+    pkg = _Package(zf, {}, budget)
+    try:
+        by_name = {i.filename: i for i in infos}
+        wb_info, rels_info = by_name.get("xl/workbook.xml"), by_name.get("xl/_rels/workbook.xml.rels")
+        wb_xml = rels_xml = b""
+        if wb_info is not None:
+            wb_xml = _part_bytes(data, wb_info, _part_label(wb_info.filename), budget, limits.max_text_bytes)
+            _utf8(wb_xml, _part_label(wb_info.filename))
+        if rels_info is not None:
+            rels_xml = _part_bytes(data, rels_info, _part_label(rels_info.filename), budget, limits.max_text_bytes)
+            _utf8(rels_xml, _part_label(rels_info.filename))
+        n = len(_SHEET_ELEMENT.findall(wb_xml))
+        if n > limits.max_sheets:
+            return [make_issue("sheet-too-large", value=f"{n}个工作表", limit=f"{limits.max_sheets}个工作表")]
+        pkg.parts = _sheet_parts(wb_xml, rels_xml)
+        for info in infos:
+            path = info.filename
+            if (info in (wb_info, rels_info) or info.is_dir() or _UNTOUCHED.match(path) or _WORKSHEET.match(path)
+                    or not path.lower().endswith((".xml", ".rels"))):
+                continue
+            label = _part_label(path)
+            if path.lower() == "xl/sharedstrings.xml":
+                pkg.sst_lengths = _shared_string_lengths(data, info, label, budget, limits.max_text_bytes)
+                continue
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            try:
+                for chunk in _inflate(data, info, label, budget, limits.max_text_bytes):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                raise _PartCorrupt(f"{label}中有不是UTF-8编码的字节，工作簿内部结构已损坏") from None
+    except _PartTooLarge as exc:
+        return [_too_large(name, exc)]
+    except _PartCorrupt as exc:
+        return [_unreadable(name, exc)]
+    except _ZIP_ERRORS as exc:
+        return [_unreadable(name, exc)]
+    return pkg
 
 
+def _too_large(file_name: str, exc: _PartTooLarge) -> Issue:
+    scope = "文件解压后全部内容合计的上限" if exc.whole else "单个部件的上限"
+    return make_issue("part-too-large", value=file_name, part=exc.label, limit=_human_bytes(exc.limit), scope=scope)
+
+
+def _shared_string_lengths(data: bytes, info: zipfile.ZipInfo, label: str, budget: _Budget, cap: int) -> list[int]:
+    """Bytes each shared string takes in the part (its text and any markup: never less than the text)."""
+    lengths: list[int] = []
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    tail = b""
+    try:
+        for chunk in _inflate(data, info, label, budget, cap):
+            decoder.decode(chunk)
+            buf = tail + chunk
+            cut = buf.rfind(_SI_END)
+            if cut < 0:
+                tail = buf
+                continue
+            buf, tail = buf[:cut + 5], buf[cut + 5:]
+            lengths.extend(map(len, _SI.findall(buf)))
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise _PartCorrupt(f"{label}中有不是UTF-8编码的字节，文件已损坏") from None
+    return lengths
 # The fast path of the extent scan reads only references long enough to matter.
 # It applies to a chunk written the usual way: every <row> and <c> carries
 # r="..." with a plain space before it, no element prefix. Anything else in a
@@ -277,36 +511,44 @@ class _Extent:
             self.rows, self.cols = max(self.rows, row), max(self.cols, col)
 
 
-def _chunks(fh, size: int = _SCAN_CHUNK):
-    """A sheet part in pieces that end at a </row>, decompressed one piece ahead in another thread."""
-    pending = _POOL.submit(fh.read, size)
+
+def _chunks(pieces):
+    """Decompressed pieces of a sheet part regrouped to end at a </row>, the next
+    piece decompressed in another thread meanwhile (zlib lets go of the GIL)."""
+    it = iter(pieces)
+    pending = _POOL.submit(next, it, b"")
     tail = b""
     try:
         while True:
             chunk = pending.result()
             if chunk:
-                pending = _POOL.submit(fh.read, size)
+                pending = _POOL.submit(next, it, b"")
             buf = tail + chunk
             if chunk:
                 cut = buf.rfind(b"</row>")
-                if cut < 0:
+                if cut >= 0:
+                    cut += 6
+                elif len(buf) > _MAX_PIECE:  # no row ends here (a huge comment, a huge cell): cut before a tag
+                    cut = buf.rfind(b"<", len(buf) - _SCAN_CHUNK)
+                    cut = cut if cut > 0 else len(buf)
+                else:
                     tail = buf
                     continue
-                buf, tail = buf[:cut + 6], buf[cut + 6:]
+                buf, tail = buf[:cut], buf[cut:]
             else:
                 tail = b""
             if buf:
                 yield buf
             if not chunk:
                 return
-    finally:  # never leave a read running on a part the caller is about to close
+    finally:  # never leave a read running on a part the caller is about to drop
         try:
             pending.result()
-        except _ZIP_ERRORS:
+        except Exception:  # noqa: BLE001 - the caller already has the error it stopped for
             pass
 
 
-def _sheet_extent(fh, limits: Limits) -> tuple[int, int]:
+def _sheet_extent(pieces, limits: Limits) -> tuple[int, int]:
     """(last row, last column) a sheet's cells reach, streaming the part.
 
     calamine allocates the rectangle from A1 to the farthest cell before it
@@ -315,122 +557,165 @@ def _sheet_extent(fh, limits: Limits) -> tuple[int, int]:
     about 500 GB and abort the whole process. Every row and cell reference is
     looked at; a sheet within the limits may be reported smaller than it is
     (only references long enough to pass a limit are parsed), one beyond them
-    never is.
+    never is. ``pieces``: the part's decompressed bytes, in pieces (or a file).
     """
+    if hasattr(pieces, "read"):
+        fh = pieces
+        pieces = iter(lambda: fh.read(_SCAN_CHUNK), b"")
     extent = _Extent(limits)
-    for buf in _chunks(fh):
+    for buf in _chunks(pieces):
         extent.feed(buf)
     return extent.rows, extent.cols
 
 
-def _xlsx_sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> part path inside the package."""
-    try:
-        wb = zf.read("xl/workbook.xml")
-        rels = zf.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
-        return {}
-    targets = {rid.decode(): tgt.decode() for rid, tgt in _REL.findall(rels)}
-    targets.update({rid.decode(): tgt.decode() for tgt, rid in _REL2.findall(rels)})
+def _sheet_parts(wb: bytes, rels: bytes) -> dict[str, str]:
+    """Sheet name -> part path inside the package, from workbook.xml and its rels."""
+    targets = {rid.decode(): tgt.decode("utf-8", "replace") for rid, tgt in _REL.findall(rels)}
+    targets.update({rid.decode(): tgt.decode("utf-8", "replace") for tgt, rid in _REL2.findall(rels)})
     out = {}
     for name, rid in _SHEET_REL.findall(wb):
-        tgt = targets.get(rid.decode())
+        tgt = targets.get(rid.decode("utf-8", "replace"))
         if tgt:
             tgt = tgt.lstrip("/")
-            out[html.unescape(name.decode("utf-8"))] = tgt if tgt.startswith("xl/") else f"xl/{tgt}"
+            out[html.unescape(name.decode("utf-8", "replace"))] = tgt if tgt.startswith("xl/") else f"xl/{tgt}"
     return out
 
 
-def _inspect_xlsx(data: bytes, name: str, wanted: dict[str, str], limits: Limits,
-                  formulas: bool = True, extent: bool = True) -> list[Issue]:
-    """Package-level checks: zip bomb, sheet size, formulas with no value.
+def _wanted(parts: dict[str, str]) -> dict[str, str]:
+    """role -> sheet name, as workbook.xml lists the sheets."""
+    names = list(parts)
+    return {role: found for role in SHEETS if (found := _find_sheet(names, role)) is not None}
 
-    With ``formulas=False`` only the size checks run: the <dimension> in each
-    sheet's first 4 KB, then (``extent``) the cells' real extent, streamed
-    (nothing is kept) - what tells why the reader process stopped.
-    """
-    issues: list[Issue] = []
+
+_S_CELL = re.compile(rb"""<c\b[^>]*?\bt=["']s["'][^>]*>\s*<v>\s*(\d+)\s*</v>""")
+
+
+@dataclass
+class _SheetScan:
+    """What the streaming pass over one sheet part found (nothing of it is kept)."""
+
+    issues: list[Issue] = field(default_factory=list)
+    shared_cells: int = 0  # cells holding a shared string
+    fatal: Issue | None = None  # the file cannot be read at all
+
+
+def _scan_sheet(data: bytes, pkg: _Package, sheet: str, limits: Limits, *, formulas: bool = True,
+                extent: bool = False, name: str = "") -> _SheetScan:
+    """One pass over a sheet part, streamed: its decompressed bytes counted,
+    formulas without a saved value and error cells found (``formulas``), the
+    cells holding a shared string counted, and (``extent``) the rows and
+    columns its cells reach."""
+    out = _SheetScan()
+    path = pkg.parts.get(sheet)
+    info = _info(pkg.zf, path)
+    if info is None:
+        return out
+    label = _part_label(path, sheet)
+    ext = _Extent(limits) if extent else None
+    first = True
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        total = sum(i.file_size for i in zf.infolist())
-    except zipfile.BadZipFile as exc:
-        return [_unreadable(name, exc)]
-    if total > limits.max_uncompressed_bytes:
-        return [make_issue("file-too-large", value=name, detail=f"解压后有{_human_bytes(total)}",
-                           limit=_human_bytes(limits.max_uncompressed_bytes))]
-    parts = _xlsx_sheet_parts(zf)
-    for role, sheet in wanted.items():
-        part = parts.get(sheet)
-        if not part or part not in zf.namelist():
-            continue
-        try:
-            with zf.open(part) as fh:
-                head = fh.read(4096)
-        except _ZIP_ERRORS as exc:  # e.g. a part larger than the directory says
-            issues.append(_unreadable(name, exc, sheet=sheet))
-            continue
-        m = _DIM.search(head)
-        if m:
-            rows, cols = int(m.group(2)), _col_number(m.group(1).decode())
-            if rows > limits.max_rows or cols > limits.max_columns:
-                issues.append(make_issue("sheet-too-large", sheet=sheet, value=f"{rows}行×{cols}列",
-                                         limit=f"{limits.max_rows}行×{limits.max_columns}列"))
-                continue
-        if not formulas and not extent:
-            continue
-        if not formulas:
-            try:
-                with zf.open(part) as fh:
-                    rows, cols = _sheet_extent(fh, limits)
-            except _ZIP_ERRORS as exc:
-                issues.append(_unreadable(name, exc, sheet=sheet))
-                continue
-            if rows > limits.max_rows or cols > limits.max_columns:
-                over = [f"{rows}行"] if rows > limits.max_rows else []
-                over += [f"{cols}列"] if cols > limits.max_columns else []
-                issues.append(make_issue("sheet-too-large", sheet=sheet, value="×".join(over),
-                                         limit=f"{limits.max_rows}行×{limits.max_columns}列"))
-            continue
-        try:
-            xml = zf.read(part)
-        except _ZIP_ERRORS as exc:
-            issues.append(_unreadable(name, exc, sheet=sheet))
-            continue
-        for cell in _ERROR_CELL.finditer(xml) if b't="e"' in xml else ():
-            ref = _CELL_REF.search(cell.group(1))
-            if ref:
-                letters, row = ref.group(1).decode(), int(ref.group(2))
-                issues.append(make_issue("cell-error", sheet=sheet, row=row, column=letters,
-                                         value=html.unescape(cell.group(2).decode("utf-8")), cell=f"{letters}{row}"))
-        if b"<f" not in xml:
-            continue
-        for formula in _FORMULA.finditer(xml):
-            # the <c ...> element around this <f>: no other cell starts in between
-            start, end = xml.rfind(b"<c ", 0, formula.start()), xml.find(b"</c>", formula.end())
-            attrs = xml[start:xml.find(b">", start)]
-            body = xml[formula.end():end]
-            ref = _CELL_REF.search(attrs)
-            if start < 0 or end < 0 or ref is None or _SAVED_VALUE.search(body):
-                continue
-            if b't="str"' in attrs and b"<v" in body:  # a formula whose saved result is ""
-                continue
+        for buf in _chunks(_inflate(data, info, label, pkg.budget)):
+            if first:
+                first = False
+                m = _DIM.search(buf, 0, 4096)
+                if m and not extent:
+                    rows, cols = int(m.group(2)), _col_number(m.group(1).decode())
+                    if rows > limits.max_rows or cols > limits.max_columns:
+                        out.issues.append(make_issue("sheet-too-large", sheet=sheet, value=f"{rows}行×{cols}列",
+                                                     limit=f"{limits.max_rows}行×{limits.max_columns}列"))
+                        return out
+            if ext is not None:
+                ext.feed(buf)
+            out.shared_cells += buf.count(b't="s"') + buf.count(b"t='s'")
+            if formulas:
+                out.issues.extend(_formula_issues(buf, sheet))
+    except _PartTooLarge as exc:
+        out.fatal = _too_large(name, exc)
+        return out
+    except (_PartCorrupt, *_ZIP_ERRORS) as exc:
+        out.fatal = _unreadable(name, exc, sheet=sheet)
+        return out
+    if ext is not None and (ext.rows > limits.max_rows or ext.cols > limits.max_columns):
+        over = [f"{ext.rows}行"] if ext.rows > limits.max_rows else []
+        over += [f"{ext.cols}列"] if ext.cols > limits.max_columns else []
+        out.issues.append(make_issue("sheet-too-large", sheet=sheet, value="×".join(over),
+                                     limit=f"{limits.max_rows}行×{limits.max_columns}列"))
+    return out
+
+
+def _info(zf: zipfile.ZipFile, path: str | None) -> zipfile.ZipInfo | None:
+    if not path:
+        return None
+    try:
+        return zf.getinfo(path)
+    except KeyError:
+        return None
+
+
+def _formula_issues(xml: bytes, sheet: str) -> list[Issue]:
+    """Error cells (#DIV/0! ...) and formulas without a saved value in a piece of a sheet part ending at a </row>."""
+    issues = []
+    for cell in _ERROR_CELL.finditer(xml) if b't="e"' in xml else ():
+        ref = _CELL_REF.search(cell.group(1))
+        if ref:
             letters, row = ref.group(1).decode(), int(ref.group(2))
-            # column: the letter here; checks.py replaces it with the header text
-            issues.append(make_issue("formula-no-value", sheet=sheet, row=row, column=letters,
-                                     value="=" + html.unescape((formula.group(1) or b"").decode("utf-8")),
+            issues.append(make_issue("cell-error", sheet=sheet, row=row, column=letters,
+                                     value=html.unescape(cell.group(2).decode("utf-8", "replace")),
                                      cell=f"{letters}{row}"))
+    if b"<f" not in xml:
+        return issues
+    for formula in _FORMULA.finditer(xml):
+        # the <c ...> element around this <f>: no other cell starts in between
+        start, end = xml.rfind(b"<c ", 0, formula.start()), xml.find(b"</c>", formula.end())
+        attrs = xml[start:xml.find(b">", start)]
+        body = xml[formula.end():end]
+        ref = _CELL_REF.search(attrs)
+        if start < 0 or end < 0 or ref is None or _SAVED_VALUE.search(body):
+            continue
+        if b't="str"' in attrs and b"<v" in body:  # a formula whose saved result is ""
+            continue
+        letters, row = ref.group(1).decode(), int(ref.group(2))
+        # column: the letter here; checks.py replaces it with the header text
+        issues.append(make_issue("formula-no-value", sheet=sheet, row=row, column=letters,
+                                 value="=" + html.unescape((formula.group(1) or b"").decode("utf-8", "replace")),
+                                 cell=f"{letters}{row}"))
     return issues
 
 
-def _read_sheets(data: bytes) -> dict:
+def _shared_text(data: bytes, pkg: _Package, sheet: str, limit: int) -> int:
+    """Bytes of shared-string text a sheet's cells expand to (each use counted),
+    stopping once past ``limit``: what calamine would build for them."""
+    info = _info(pkg.zf, pkg.parts.get(sheet))
+    if info is None or not pkg.sst_lengths:
+        return 0
+    lengths, n, total = pkg.sst_lengths, len(pkg.sst_lengths), 0
+    for buf in _chunks(_inflate(data, info, _part_label(info.filename, sheet), _Budget(1 << 62))):
+        for idx in _S_CELL.findall(buf):
+            k = int(idx)
+            total += lengths[k] if k < n else 0
+        if total > limit:
+            break
+    return total
+
+
+# --------------------------------------------------------------------------
+# The reader process
+_LONG_CELLS_SHOWN = 20  # per sheet; more are counted in the last message
+
+
+def _read_sheets(data: bytes, max_chars: int, max_text: int) -> dict:
     """Runs in the reader process: open the workbook, find the three sheets by
-    name and read them. Exceptions come back as (type name, message)."""
+    name and read them. Nothing large goes back: a cell longer than
+    ``max_chars`` is cut to that length and reported as (row, column, length), and when
+    the text of the sheets passes ``max_text`` bytes only that is reported.
+    Exceptions come back as (type name, message)."""
     try:
         book = fastexcel.read_excel(data)
-    except Exception as exc:  # calamine raises several types for bad files
+        names = list(book.sheet_names)
+    except Exception as exc:  # noqa: BLE001 - calamine raises several types for bad files
         return {"error": (type(exc).__name__, str(exc))}
-    names = list(book.sheet_names)
     out: dict = {"sheet_names": names, "roles": {}, "sheets": {}}
+    text = 0
     for role in SHEETS:
         found = _find_sheet(names, role)
         if found is None:
@@ -438,9 +723,23 @@ def _read_sheets(data: bytes) -> dict:
         out["roles"][role] = found
         try:
             sheet = _load_sheet(book, found)
-            out["sheets"][found] = (sheet._columns, sheet.num_rows)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             out["sheets"][found] = ("error", type(exc).__name__, str(exc))
+            continue
+        long_cells: list[tuple[int, int, int]] = []
+        columns = sheet._columns
+        for j, col in list(columns.items()):
+            text += pc.sum(pc.binary_length(col)).as_py() or 0
+            if text > max_text:
+                return {"text_too_large": found, "sheet_names": names}
+            lengths = pc.utf8_length(col)
+            if (pc.max(lengths).as_py() or 0) > max_chars:
+                over = pc.greater(lengths, max_chars)
+                for i in pc.indices_nonzero(over).to_pylist():
+                    long_cells.append((i + 1, j + 1, lengths[i].as_py()))
+                columns[j] = pc.if_else(over, pc.utf8_slice_codeunits(col, 0, max_chars), col)
+        long_cells.sort()
+        out["sheets"][found] = ("ok", columns, sheet.num_rows, long_cells)
     return out
 
 
@@ -451,40 +750,55 @@ class _ReaderCrashed(Exception):
 class _SheetReader:
     """calamine runs in a separate process. It sizes a sheet from its cells,
     whatever <dimension> says, and a 6 KB file with a cell at XFD1048576 makes
-    it ask for hundreds of GB and abort: only that process goes, the app stays
-    up, and the next file gets a fresh one. Reading there also runs on another
-    core while this process scans the package for formulas. One process, kept
-    warm between files: uploads arriving together are read one after another."""
+    it ask for hundreds of GB and abort; a shared string used in every row is
+    copied into every cell. So that process has a memory ceiling of its own
+    (``reader_memory_mb``): past it, only that process stops, the server
+    stays up and within its memory, and the next file gets a fresh reader.
+    Reading there also runs on another core while this process scans the
+    package. One process, kept warm between files: uploads arriving together
+    are read one after another. It ends with this process, however this one
+    ends (it watches a pipe only this process holds open)."""
 
     TIMEOUT = 120.0  # seconds for one workbook
 
     def __init__(self):
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
+        self._lifeline = None
 
     def _get(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
                 ctx = multiprocessing.get_context("forkserver")
                 ctx.set_forkserver_preload(["pipelines.read"])
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_reader_init)
+                watch, self._lifeline = ctx.Pipe(duplex=False)
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_reader_init,
+                                                 initargs=(DEFAULT_LIMITS.reader_memory_bytes, watch))
             return self._pool
 
     def _reset(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
+            lifeline, self._lifeline = self._lifeline, None
         if pool is not None:
             for proc in list((getattr(pool, "_processes", None) or {}).values()):
                 proc.kill()
             pool.shutdown(wait=False, cancel_futures=True)
+        if lifeline is not None:
+            lifeline.close()
 
-    def submit(self, data: bytes) -> Future:
+    def stop(self) -> None:
+        """End the reader process now (it is started again when needed)."""
+        self._reset()
+
+    def submit(self, data: bytes, limits: Limits) -> Future:
+        args = (_read_sheets, data, limits.max_note_chars, limits.max_text_bytes)
         with _main_hidden():
             try:
-                return self._get().submit(_read_sheets, data)
+                return self._get().submit(*args)
             except BrokenProcessPool:
                 self._reset()
-                return self._get().submit(_read_sheets, data)
+                return self._get().submit(*args)
 
     def result(self, fut: Future) -> dict:
         try:
@@ -509,26 +823,65 @@ def _main_hidden():
 
 
 _MAIN_LOCK = threading.Lock()
+_PR_SET_PDEATHSIG = 1
 
 
-def _reader_init() -> None:
-    try:  # if memory runs out, this process is the one to stop, not the app
+def _reader_init(memory: int, lifeline) -> None:
+    """In the reader process: a memory ceiling, first in line if memory runs out,
+    quiet (calamine's abort message is not for users), and gone with its parents."""
+    try:
         with open("/proc/self/oom_score_adj", "w") as fh:
             fh.write("1000")
     except OSError:
         pass
+    if memory:
+        try:
+            resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
+        except (ValueError, OSError):
+            log.warning("could not limit the reader's memory")
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+    except OSError:
+        pass
+    try:  # the forkserver is this process's parent: go with it
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    threading.Thread(target=_watch_lifeline, args=(lifeline,), daemon=True, name="lifeline").start()
+
+
+def _watch_lifeline(lifeline) -> None:
+    """The process that started this reader holds the other end of ``lifeline``
+    and never writes: when it ends, however it ends, the pipe reads EOF."""
+    try:
+        lifeline.recv_bytes()
+    except (EOFError, OSError):
+        pass
+    os._exit(0)
 
 
 READER = _SheetReader()
 
 
 def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
-    """Read the three sheets of a return. Problems are in ``.issues``."""
+    """Read the three sheets of a return. Problems are in ``.issues``; never raises for a file."""
+    try:
+        return _read_workbook(data, file_name, limits)
+    except Exception as exc:  # noqa: BLE001 - a file must never end the batch or show a traceback
+        log.exception("reading %r failed", file_name)
+        READER.stop()
+        wb = RawWorkbook(file_name=file_name, sheet_names=[])
+        wb.issues.append(make_issue("reader-failed", value=file_name, detail=f"出现意外错误（{type(exc).__name__}）"))
+        return wb
+
+
+def _read_workbook(data: bytes, file_name: str, limits: Limits) -> RawWorkbook:
     wb = RawWorkbook(file_name=file_name, sheet_names=[])
     suffix = PurePath(file_name).suffix.lower()
     if len(data) > limits.max_file_bytes:
-        wb.issues.append(make_issue("file-too-large", value=file_name, detail=f"有{_human_bytes(len(data))}",
-                                    limit=_human_bytes(limits.max_file_bytes)))
+        wb.issues.append(oversized(file_name, len(data), limits))
         return wb
     if not data:
         wb.issues.append(make_issue("file-unreadable", value=file_name, detail="文件是空的，大小为0字节",
@@ -543,25 +896,43 @@ def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) 
         wb.issues.append(make_issue(code, value=file_name, detail="文件内容不是Excel格式，可能是改了扩展名的其他文件",
                                     suggestion=UNREADABLE_HINT if code == "file-unreadable" else None))
         return wb
+    pkg: _Package | None = None
     wanted: dict[str, str] = {}
     if is_zip:
-        wb.issues.extend(_package_issues(data, file_name, limits))
+        got_pkg = _package(data, file_name, limits)
+        if isinstance(got_pkg, list):
+            wb.issues.extend(got_pkg)
+            return wb
+        pkg = got_pkg
+        wanted = _wanted(pkg.parts)
+        # what <dimension> declares is refused before anything is parsed
+        for sheet in wanted.values():
+            head = _sheet_head(data, pkg, sheet, limits)
+            if head is not None:
+                wb.issues.append(head)
         if wb.issues:
             return wb
-        # what <dimension> declares is refused before anything is parsed
-        wanted = _declared_sheets(data)
-        pre = _inspect_xlsx(data, file_name, wanted, limits, formulas=False, extent=False)
-        if pre:
-            wb.issues.extend(pre)
+    job = READER.submit(data, limits)
+    scans: dict[str, _SheetScan] = {}
+    for sheet in wanted.values():  # meanwhile, here: one streamed pass over each sheet
+        scans[sheet] = scan = _scan_sheet(data, pkg, sheet, limits, name=file_name)
+        if scan.fatal is not None or any(i.code == "sheet-too-large" for i in scan.issues):
+            READER.stop()  # no need to wait for calamine: the file is refused
+            wb.issues.append(scan.fatal or next(i for i in scan.issues if i.code == "sheet-too-large"))
             return wb
-    job = READER.submit(data)
-    formulas = _inspect_xlsx(data, file_name, wanted, limits) if wanted else []  # meanwhile, here
     try:
         got = READER.result(job)
     except _ReaderCrashed:
-        # the reader process died: find out why, streaming the parts (nothing is built)
-        why = _inspect_xlsx(data, file_name, wanted, limits, formulas=False) if wanted else []
-        wb.issues.extend(why or [_unreadable(file_name, MemoryError("reader stopped"), is_zip=is_zip)])
+        # the reader process stopped (its memory ceiling, or calamine aborted): find out why, streaming
+        wb.issues.extend(_why_reader_stopped(data, pkg, wanted, limits, file_name) if pkg else [])
+        if not wb.issues:
+            wb.issues.append(make_issue("reader-failed", value=file_name,
+                                        detail=f"所需内存超过上限{_human_bytes(limits.reader_memory_bytes)}"))
+        return wb
+    except Exception as exc:  # noqa: BLE001 - e.g. a result that could not be sent back
+        log.warning("reader failed on %r: %s: %s", file_name, type(exc).__name__, exc)
+        READER.stop()
+        wb.issues.append(make_issue("reader-failed", value=file_name, detail=f"读取进程出错（{type(exc).__name__}）"))
         return wb
     if "error" in got:
         kind, msg = got["error"]
@@ -569,6 +940,9 @@ def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) 
             wb.issues.append(make_issue("file-encrypted", value=file_name))
         else:
             wb.issues.append(_unreadable(file_name, _ReadError(f"{kind}: {msg}"), is_zip=is_zip))
+        return wb
+    if "text_too_large" in got:
+        wb.issues.append(_text_too_large(got["text_too_large"], limits))
         return wb
     wb.sheet_names = got["sheet_names"]
     if len(wb.sheet_names) > limits.max_sheets:
@@ -587,28 +961,89 @@ def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) 
         if read[0] == "error":
             wb.issues.append(_unreadable(file_name, _ReadError(f"{read[1]}: {read[2]}"), sheet=sheet, is_zip=is_zip))
             continue
-        read = Sheet(*read)
+        _, columns, num_rows, long_cells = read
+        read = Sheet(columns, num_rows)
         if read.num_rows > limits.max_rows or read.width > limits.max_columns:
             over = [f"{read.num_rows}行"] if read.num_rows > limits.max_rows else []
             over += [f"{read.width}列"] if read.width > limits.max_columns else []
             wb.issues.append(make_issue("sheet-too-large", sheet=sheet, value="×".join(over),
                                         limit=f"{limits.max_rows}行×{limits.max_columns}列"))
             continue
+        wb.long_cells[sheet] = long_cells
+        wb.issues.extend(long_cell_issues(sheet, [(*c, limits.max_note_chars, None) for c in long_cells]))
         wb.sheets[role] = read
-    if wanted and wanted != wb.names:  # names spelled differently in workbook.xml: scan what was read
-        formulas = _inspect_xlsx(data, file_name, dict(wb.names), limits)
-    wb.issues.extend(i for i in formulas if i.code in ("formula-no-value", "cell-error"))
+    if wanted != wb.names:  # names spelled differently in workbook.xml: scan what was read
+        scans = {}
+        if pkg is not None:
+            for sheet in wb.names.values():
+                scans[sheet] = scan = _scan_sheet(data, pkg, sheet, limits, name=file_name)
+                if scan.fatal is not None:
+                    wb.issues.append(scan.fatal)
+    for scan in scans.values():
+        wb.issues.extend(i for i in scan.issues if i.code in ("formula-no-value", "cell-error"))
     return wb
+
+
+def oversized(file_name: str, size: int, limits: Limits = DEFAULT_LIMITS) -> Issue:
+    """The issue for a file over ``max_file_bytes`` (its size known without reading it)."""
+    return make_issue("file-too-large", value=file_name, detail=f"有{_human_bytes(size)}",
+                      limit=_human_bytes(limits.max_file_bytes))
+
+
+def _text_too_large(sheet: str, limits: Limits) -> Issue:
+    return make_issue("text-too-large", sheet=sheet, limit=_human_bytes(limits.max_text_bytes))
+
+
+def long_cell_issues(sheet: str, cells: list[tuple[int, int, int, int, str | None]]) -> list[Issue]:
+    """cell-too-long for (Excel row, column from 1, characters, limit, column title or None), in
+    sheet order; after the first few, one count."""
+    out = []
+    cells = sorted(cells)
+    for k, (row, col, length, limit, title) in enumerate(cells[:_LONG_CELLS_SHOWN]):
+        letters = _col_letters(col)
+        more = (f"（本表另有{len(cells) - _LONG_CELLS_SHOWN}个单元格也超过上限）"
+                if k == _LONG_CELLS_SHOWN - 1 and len(cells) > _LONG_CELLS_SHOWN else "")
+        out.append(make_issue("cell-too-long", sheet=sheet, row=row, column=title or letters, cell=f"{letters}{row}",
+                              length=length, limit=limit, more=more))
+    return out
+
+
+def _sheet_head(data: bytes, pkg: _Package, sheet: str, limits: Limits) -> Issue | None:
+    """sheet-too-large when the <dimension> in the first 4 KB of a sheet part declares too much."""
+    info = _info(pkg.zf, pkg.parts.get(sheet))
+    if info is None:
+        return None
+    try:
+        head = next(_inflate(data, info, _part_label(info.filename, sheet), _Budget(1 << 62), size=4096), b"")
+    except (_PartCorrupt, _PartTooLarge, *_ZIP_ERRORS):
+        return None  # the full scan says what is wrong with it
+    m = _DIM.search(head)
+    if m:
+        rows, cols = int(m.group(2)), _col_number(m.group(1).decode())
+        if rows > limits.max_rows or cols > limits.max_columns:
+            return make_issue("sheet-too-large", sheet=sheet, value=f"{rows}行×{cols}列",
+                              limit=f"{limits.max_rows}行×{limits.max_columns}列")
+    return None
+
+
+def _why_reader_stopped(data: bytes, pkg: _Package, wanted: dict[str, str], limits: Limits,
+                        file_name: str) -> list[Issue]:
+    """After the reader process stopped: the sheet whose cells reach too far, or
+    whose shared strings expand past the text limit, streamed (nothing is built)."""
+    for sheet in wanted.values():
+        scan = _scan_sheet(data, replace(pkg, budget=_Budget(1 << 62)), sheet, limits, formulas=False,
+                           extent=True, name=file_name)
+        if scan.fatal is not None:
+            return [scan.fatal]
+        if scan.issues:
+            return scan.issues
+    text = 0
+    for sheet in wanted.values():
+        text += _shared_text(data, pkg, sheet, limits.max_text_bytes - text)
+        if text > limits.max_text_bytes:
+            return [_text_too_large(sheet, limits)]
+    return []
 
 
 class _ReadError(Exception):
     """An error calamine reported in the reader process, with its original type name."""
-
-
-def _declared_sheets(data: bytes) -> dict[str, str]:
-    """role -> sheet name, as workbook.xml lists the sheets."""
-    try:
-        names = list(_xlsx_sheet_parts(zipfile.ZipFile(io.BytesIO(data))))
-    except _ZIP_ERRORS:
-        return {}
-    return {role: found for role in SHEETS if (found := _find_sheet(names, role)) is not None}

@@ -20,6 +20,7 @@ from openpyxl.styles import PatternFill
 from pipelines.checks import check_return
 from pipelines.issues import CATALOGUE, ERROR, WARNING
 from pipelines.read import DEFAULT_LIMITS, Limits
+from tests import hostile_files as hostile
 
 TODAY = date(2019, 8, 1)  # the valid return's period, 2019年上半年, has ended
 COVER, T1, T2 = "封面", "表1 指标进展", "表2 合作事项明细"
@@ -977,6 +978,7 @@ def test_bad_example_names_exactly_the_problems_in_its_readme():
 SKIPPED: dict[str, str] = {  # code -> why it cannot be raised by a return on its own (tested in test_faults.py)
     "internal-error": "a bug in the checker, made in the test by breaking it",
     "file-unopenable": "a file the command line cannot open (permissions), not a return's content",
+    "reader-failed": "the reader process failing for a reason no scan can name: tests/test_hostile.py kills it",
 }
 
 
@@ -1021,7 +1023,9 @@ def test_every_catalogue_code_is_raised(make_workbook, valid_sheets, encrypted_w
         assert code in got, (code, got)
         raised |= got
     for code, data, name in [("file-unreadable", b"", "x.xlsx"), ("file-type", b"a,b\n", "x.csv"),
-                             ("file-encrypted", encrypted_workbook, "x.xlsx")]:
+                             ("file-encrypted", encrypted_workbook, "x.xlsx"),
+                             ("part-too-large", hostile.bomb(hostile.STYLES_PART, 50, honest=False), "x.xlsx"),
+                             ("text-too-large", hostile.reused_string(800), "x.xlsx")]:
         assert [i.code for i in check_return(data, name).report.issues] == [code]
         raised.add(code)
     # value-decreased needs an earlier return in the store

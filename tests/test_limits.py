@@ -48,9 +48,9 @@ def calamine(monkeypatch):
 
     real_submit, real_result = read.READER.submit, read.READER.result
 
-    def submit(data):
+    def submit(*args):
         Spy.opened += 1
-        return real_submit(data)
+        return real_submit(*args)
 
     def result(job):
         try:
