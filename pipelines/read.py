@@ -199,7 +199,7 @@ def _why_unreadable(exc: BaseException, *, is_zip: bool = True) -> str:
     if isinstance(exc, zipfile.BadZipFile) or "zip" in msg or "truncated" in msg or "eof" in msg:
         return "文件不完整，可能是下载、复制或保存时中断"
     if "utf-8" in msg or "utf8" in msg or "decode" in msg or "encoding" in msg:
-        return "工作簿内部有不是UTF-8编码的文字"
+        return "工作簿内部有无法识别的字符编码"
     if "xml" in msg:
         return "工作簿内部结构已损坏"
     return "文件内容无法解析"
@@ -225,8 +225,8 @@ _MAX_PIECE = 4 * _SCAN_CHUNK
 class _PartCorrupt(Exception):
     """A part that cannot be decompressed as the package says; ``why`` is Chinese."""
 
-    def __init__(self, why: str):
-        super().__init__(why)
+    def __init__(self, why: str, path: str = ""):
+        super().__init__(f"{why} [{path}]")  # the path inside the package: for the log
         self.why = why
 
 
@@ -253,22 +253,23 @@ class _Budget:
 _PART_KINDS = (
     (re.compile(r"(^|/)_rels/workbook\.xml\.rels$", re.I), "工作簿关系表"),
     (re.compile(r"(^|/)workbook\.xml$", re.I), "工作簿目录"),
-    (re.compile(r"sharedstrings[^/]*\.xml$", re.I), "共享字符串"),
+    (re.compile(r"sharedstrings[^/]*\.xml$", re.I), "共享字符串表"),
     (re.compile(r"styles[^/]*\.xml$", re.I), "样式表"),
     (re.compile(r"(comments|threadedcomments)[^/]*\.xml$", re.I), "批注"),
     (re.compile(r"^\[content_types\]\.xml$", re.I), "内容类型表"),
     (re.compile(r"\.rels$", re.I), "关系表"),
     (re.compile(r"(^|/)tables/", re.I), "表格定义"),
+    (re.compile(r"(^|/)_rels/", re.I), "关系表"),
     (re.compile(r"(^|/)worksheets/", re.I), "工作表"),
 )
 
 
 def _part_label(name: str, sheet: str | None = None) -> str:
-    """「共享字符串（xl/sharedStrings.xml）」, 「工作表「表2 合作事项明细」（xl/worksheets/sheet3.xml）」."""
+    """A part of the package as staff can read it: 「工作表「表2 合作事项明细」」, 「共享字符串表」
+    (the path inside the package goes to the log)."""
     if sheet is not None:
-        return f"工作表「{sheet}」（{name}）"
-    kind = next((k for rx, k in _PART_KINDS if rx.search(name)), "部件")
-    return f"{kind}（{name}）"
+        return f"工作表「{sheet}」"
+    return next((k for rx, k in _PART_KINDS if rx.search(name)), "其他内部部件")
 
 
 def _inflate(data: bytes, info: zipfile.ZipInfo, label: str, budget: _Budget,
@@ -277,15 +278,16 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, label: str, budget: _Budget,
     (not through zipfile, which stops at the declared size): every byte is
     counted against ``budget`` (and ``cap``, for this part), the CRC and the
     real size checked at the end. Raises _PartCorrupt / _PartTooLarge."""
+    log.debug("streaming %s (%s)", info.filename, label)
     view = memoryview(data)
     off = info.header_offset
     if off < 0 or off + 30 > len(data) or data[off:off + 4] != ZIP_MAGIC:
-        raise _PartCorrupt(f"文件不完整或已损坏，找不到{label}的内容")
+        raise _PartCorrupt(f"文件不完整或已损坏，找不到{label}的内容", info.filename)
     name_len, extra_len = struct.unpack_from("<HH", data, off + 26)
     start = off + 30 + name_len + extra_len
     end = start + info.compress_size
     if end > len(data):
-        raise _PartCorrupt(f"文件不完整，{label}缺少末尾部分，可能是下载、复制或保存时中断")
+        raise _PartCorrupt(f"文件不完整，{label}缺少末尾部分，可能是下载、复制或保存时中断", info.filename)
     crc = got = 0
 
     def count(chunk: bytes) -> None:
@@ -312,20 +314,20 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, label: str, budget: _Budget,
                     src = view[pos:min(pos + _INFLATE_IN, end)]
                     pos += len(src)
                 else:
-                    raise _PartCorrupt(f"{label}的压缩数据不完整，文件已损坏")
+                    raise _PartCorrupt(f"{label}的压缩数据不完整，文件已损坏", info.filename)
                 chunk = d.decompress(src, size)
                 if chunk:
                     count(chunk)
                     yield chunk
         except zlib.error as exc:
             log.info("corrupt deflate stream in %s: %s", label, exc)
-            raise _PartCorrupt(f"{label}的压缩数据已损坏") from None
+            raise _PartCorrupt(f"{label}的压缩数据已损坏", info.filename) from None
     else:
-        raise _PartCorrupt(f"{label}使用了不支持的压缩方式")
+        raise _PartCorrupt(f"{label}使用了不支持的压缩方式", info.filename)
     if crc != info.CRC:
-        raise _PartCorrupt(f"{label}的校验码不符，内容已损坏")
+        raise _PartCorrupt(f"{label}的校验码不符，内容已损坏", info.filename)
     if got != info.file_size:
-        raise _PartCorrupt(f"{label}的实际大小与压缩包目录所写不符，文件已损坏")
+        raise _PartCorrupt(f"{label}的实际大小与压缩包目录所写不符，文件已损坏", info.filename)
 
 
 def _part_bytes(data: bytes, info: zipfile.ZipInfo, label: str, budget: _Budget, cap: int | None = None) -> bytes:
@@ -336,7 +338,7 @@ def _utf8(xml: bytes, label: str) -> str:
     try:
         return xml.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _PartCorrupt(f"{label}中有不是UTF-8编码的字节（第{exc.start + 1}个字节），工作簿内部结构已损坏") from None
+        raise _PartCorrupt(f"{label}中有无法识别的字符编码（第{exc.start + 1}个字节），工作簿内部结构已损坏") from None
 
 
 # Parts calamine never opens for the three sheets: not decompressed here either.
@@ -404,7 +406,7 @@ def _package(data: bytes, name: str, limits: Limits) -> _Package | list[Issue]:
                     decoder.decode(chunk)
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
-                raise _PartCorrupt(f"{label}中有不是UTF-8编码的字节，工作簿内部结构已损坏") from None
+                raise _PartCorrupt(f"{label}中有无法识别的字符编码，工作簿内部结构已损坏", path) from None
     except _PartTooLarge as exc:
         return [_too_large(name, exc)]
     except _PartCorrupt as exc:
@@ -436,7 +438,7 @@ def _shared_string_lengths(data: bytes, info: zipfile.ZipInfo, label: str, budge
             lengths.extend(map(len, _SI.findall(buf)))
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        raise _PartCorrupt(f"{label}中有不是UTF-8编码的字节，文件已损坏") from None
+        raise _PartCorrupt(f"{label}中有无法识别的字符编码，工作簿内部结构已损坏", info.filename) from None
     return lengths
 # The fast path of the extent scan reads only references long enough to matter.
 # It applies to a chunk written the usual way: every <row> and <c> carries

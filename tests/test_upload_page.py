@@ -25,6 +25,7 @@ from pipelines.normalise import parse_period
 from pipelines.progress import progress_table
 from pipelines.read import Limits
 from pipelines.template import write_return
+from tests import hostile_files as hostile
 from tests.dbfixtures import demo_db_copy
 
 REPO = Path(__file__).resolve().parent.parent
@@ -170,6 +171,12 @@ def _cases():
                          [("funding-too-large", "error", T2, 3, "投入经费（万元）", "5000000")]),
         "invisible": (corrupt({(T2, "B3"): A[0] + "\u200b"}), "x.xlsx", {},
                       [("invisible-chars", "warning", T2, 3, "事项名称", A[0] + "\u200b")]),
+        # limits on what a file may hold (tests/test_hostile.py has the rest)
+        "cell-too-long": (corrupt({(T2, "B3"): "长" * 600}), "x.xlsx", {},
+                          [("cell-too-long", "error", T2, 3, "事项名称", None)]),
+        "part-too-large": (hostile.bomb(hostile.STYLES_PART, 50, honest=False), "x.xlsx", {},
+                           [("part-too-large", "error", None, None, None, "x.xlsx")]),
+        "text-too-large": (hostile.reused_string(800), "x.xlsx", {}, [("text-too-large", "error", T2, None, None, None)]),
     }
 
 
@@ -205,6 +212,7 @@ def test_the_cases_cover_every_code_in_the_catalogue():
     separate = {"value-decreased", "file-encrypted",  # the two tests below
                 "invisible-chars-more", "internal-error", "file-unopenable",  # test_checks.py, test_faults.py
                 "items-removed"}  # raised by a load, not a check: test_diff.py
+    separate |= {"reader-failed"}  # tests/test_hostile.py stops the reader process
     raised = {e[0] for _, _, _, exp in CASES.values() for e in exp} | separate
     assert raised == set(CATALOGUE)
 
