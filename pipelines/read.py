@@ -929,7 +929,8 @@ def _read_workbook(data: bytes, file_name: str, limits: Limits) -> RawWorkbook:
         wb.issues.extend(_why_reader_stopped(data, pkg, wanted, limits, file_name) if pkg else [])
         if not wb.issues:
             wb.issues.append(make_issue("reader-failed", value=file_name,
-                                        detail=f"所需内存超过上限{_human_bytes(limits.reader_memory_bytes)}"))
+                                        detail="读取进程意外停止（多半是所需内存超过上限"
+                                               f"{_human_bytes(limits.reader_memory_bytes)}）"))
         return wb
     except Exception as exc:  # noqa: BLE001 - e.g. a result that could not be sent back
         log.warning("reader failed on %r: %s: %s", file_name, type(exc).__name__, exc)

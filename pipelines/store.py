@@ -29,6 +29,7 @@ from filelock import FileLock, Timeout
 
 from .checks import CheckedReturn, removal_issue, removed_items, value_decreases
 from .issues import ERROR, HasIssues, Issue
+from .read import DEFAULT_LIMITS
 
 DEFAULT_DB = Path(os.environ.get("KJHZ_DB", Path(__file__).resolve().parent.parent / "var" / "kjhz.duckdb"))
 BUSY_TIMEOUT = float(os.environ.get("KJHZ_BUSY_TIMEOUT", "120"))
@@ -386,6 +387,9 @@ def _new_id(con) -> int:
     return con.execute("SELECT coalesce(max(submission_id), 0) + 1 FROM submissions").fetchone()[0]
 
 
+NOT_KEPT = {"file-too-large", "part-too-large"}  # codes of files refused for their size: never stored
+
+
 def save_checked(db_path: Path | str, checked: CheckedReturn, data: bytes, *, who: str | None = None,
                  source: str = "cli", dry_run: bool = False, record_rejected: bool = True,
                  received_at: datetime | None = None, refuse_removals: bool = False,
@@ -399,6 +403,9 @@ def save_checked(db_path: Path | str, checked: CheckedReturn, data: bytes, *, wh
     db_path = Path(db_path)
     issues = list(checked.report.issues)
     base = dict(file=checked.file_name, unit_code=checked.unit_code, period_end=checked.period_end)
+    if len(data) > DEFAULT_LIMITS.max_file_bytes or any(i.code in NOT_KEPT for i in issues):
+        # refused for its size: nothing of it is written, neither the original nor a row
+        return LoadResult(status="rejected", version=None, issues=issues, **base)
     if dry_run and not db_path.exists():
         errors = [i for i in issues if i.severity == "error"]
         return LoadResult(status="rejected" if errors else "checked", version=None if errors else 1,
