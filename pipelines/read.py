@@ -337,8 +337,8 @@ def _part_bytes(data: bytes, info: zipfile.ZipInfo, label: str, budget: _Budget,
 def _utf8(xml: bytes, label: str) -> str:
     try:
         return xml.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _PartCorrupt(f"{label}中有无法识别的字符编码（第{exc.start + 1}个字节），工作簿内部结构已损坏") from None
+    except UnicodeDecodeError:
+        raise _PartCorrupt(f"{label}中有无法识别的字符编码，工作簿内部结构已损坏") from None
 
 
 # Parts calamine never opens for the three sheets: not decompressed here either.

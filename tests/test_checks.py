@@ -1005,6 +1005,7 @@ ONE_WORKBOOK_PER_CODE = {
     "funding-too-large": (lambda s: put(s, T2, 2, "投入经费（万元）", 2e6), {}),
     "invisible-chars": (lambda s: set_cover(s, "填报单位", "包\u200b头市"), {}),
     "invisible-chars-more": (lambda s: s[T2].extend(item(f"事项\u200b{n}") for n in range(25)), {}),
+    "cell-too-long": (lambda s: s[T2][1].__setitem__(1, "长" * 600), {}),
 }
 
 

@@ -71,9 +71,9 @@ KINDS = {
                   lambda name: [PART_CAP.format(name=name, part="共享字符串表", mb=MB)]),
     # not UTF-8, broken deflate, wrong CRC, cut short
     "工作簿目录编码错误": (lambda: h.non_utf8(h.WB_PART), lambda name: [UNREADABLE.format(
-        name=name, why="工作簿目录中有无法识别的字符编码（第560个字节），工作簿内部结构已损坏")]),
+        name=name, why="工作簿目录中有无法识别的字符编码，工作簿内部结构已损坏")]),
     "关系表编码错误": (lambda: h.non_utf8(h.RELS_PART), lambda name: [UNREADABLE.format(
-        name=name, why="工作簿关系表中有无法识别的字符编码（第192个字节），工作簿内部结构已损坏")]),
+        name=name, why="工作簿关系表中有无法识别的字符编码，工作簿内部结构已损坏")]),
     "关系表压缩数据损坏": (lambda: h.corrupt_deflate(h.RELS_PART), lambda name: [UNREADABLE.format(
         name=name, why="工作簿关系表的压缩数据已损坏")]),
     "工作表压缩数据损坏": (lambda: h.corrupt_deflate(h.T2_PART), lambda name: [f"{T2}：" + UNREADABLE.format(
