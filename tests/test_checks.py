@@ -733,6 +733,8 @@ def _with_saved_value(data: bytes, sheet_part: str, old: bytes, new: bytes) -> b
         for info in src.infolist():
             body = src.read(info)
             if info.filename == sheet_part:
+                if old not in body:  # openpyxl writes an empty value as <v /> or, with lxml, <v></v>
+                    old = old.replace(b"<v />", b"<v></v>")
                 assert old in body
                 body = body.replace(old, new)
             dst.writestr(info, body)
