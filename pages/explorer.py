@@ -10,7 +10,7 @@ import streamlit as st
 from ui import filters
 from pipelines.vocab import STATE_CARRIED, STATE_NO_RETURN
 from ui.common import (
-    excel_bytes, fmt_date, page_header, q, reference, require_data, show_table, table_height, write_csv,
+    esc, excel_bytes, fmt_date, page_header, q, reference, require_data, show_table, table_height, write_csv,
 )
 
 SHOW_MAX = 2000  # rows drawn in the page; the download always has every row
@@ -40,7 +40,7 @@ if "explorer_search" not in st.session_state or url_now != st.session_state.get(
     raw = [s for s in url_now[1].split(",") if s]
     bad = [s for s in raw if s not in status_names]
     if bad:
-        st.info(f"链接中的状态 {'、'.join(bad)} 无法识别，已忽略。", icon=":material/link:")
+        st.info(f"链接中的状态 {'、'.join(map(esc, bad))} 无法识别，已忽略。", icon=":material/link:")
     st.session_state["explorer_status"] = [s for s in raw if s in status_names]
     st.session_state["explorer_live"] = url_now[2] if url_now[2] in LIVE_CHOICES else "all"
 

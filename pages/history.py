@@ -15,7 +15,7 @@ from pipelines import store
 from pipelines.diff import issues_table
 from pipelines.normalise import parse_period, period_label
 from ui import filters
-from ui.common import db_path, fmt_date, page_header, q, reference, show_table
+from ui.common import db_path, esc, esc_table, fmt_date, page_header, q, reference, show_table
 
 REPORTER = "reporter_name"  # shared with the upload page
 PENDING = "history_restore_pending"
@@ -74,7 +74,7 @@ if from_link and raw_unit:
         st.session_state["history_unit"] = hit
     else:
         known = [c for c in codes if c in set(ref.unit_codes)]
-        what = f"「{ref.unit_name(known[0])}」还没有报送记录" if known else f"单位代码「{raw_unit}」无法识别"
+        what = f"「{ref.unit_name(known[0])}」还没有报送记录" if known else f"单位代码「{esc(raw_unit)}」无法识别"
         st.info(f"链接中的{what}，已改为显示下面所选单位的版本历史。", icon=":material/link:")
 if st.session_state.get("history_unit") not in options:
     chosen = [u for u in filters.current().units if u in options]
@@ -97,7 +97,7 @@ if from_link and raw_period:
         st.info(f"{ref.unit_name(unit)}没有{wanted.label}的报送记录，已显示全部报告期。", icon=":material/link:")
         st.session_state[period_key] = ALL
     else:
-        st.info(f"链接中的报告期「{raw_period}」无法识别，已显示全部报告期。", icon=":material/link:")
+        st.info(f"链接中的报告期「{esc(raw_period)}」无法识别，已显示全部报告期。", icon=":material/link:")
         st.session_state[period_key] = ALL
 elif from_link:  # a link to a unit: all its periods
     st.session_state[period_key] = ALL
@@ -158,17 +158,17 @@ def _issues(sid: int) -> None:
         return
     table = issues_table(issues)
     table["行"] = table["行"].map(lambda v: "" if pd.isna(v) else str(int(v)))
-    st.table(table, hide_index=True, height="content" if len(table) <= 30 else 700)
+    st.table(esc_table(table), hide_index=True, height="content" if len(table) <= 30 else 700)
 
 
 def _version(r, label: str) -> None:
     sid = int(r.submission_id)
     ver = "未编号" if pd.isna(r.version) else f"第{int(r.version)}版"
-    head = f"{ver} · {r.state} · {_when(r.received_at)} · {_text(r.received_by, '报送人未记录')}（{r.source_zh}）"
+    head = f"{ver} · {r.state} · {_when(r.received_at)} · {esc(r.received_by, '报送人未记录')}（{r.source_zh}）"
     with st.expander(head, expanded=bool(r.is_current) and period_end is not None):
         c = st.columns(4)
-        c[0].markdown(f"**文件**：{_text(r.file_name)}")
-        c[1].markdown(f"**填报人**：{_text(r.filler)}　**电话**：{_text(r.phone)}")
+        c[0].markdown(f"**文件**：{esc(r.file_name)}")
+        c[1].markdown(f"**填报人**：{esc(r.filler)}　**电话**：{esc(r.phone)}")
         n_err = 0 if pd.isna(r.n_errors) else int(r.n_errors)
         n_warn = 0 if pd.isna(r.n_warnings) else int(r.n_warnings)
         c[2].markdown(f"**错误/提示**：{n_err} / {n_warn}")

@@ -10,7 +10,7 @@ from pipelines.figures import REPORTING_COLORS, REPORTING_TEXT_COLORS
 from pipelines.reporting import STATE_LATE, STATE_MISSING, expected_periods, reminder_texts
 from pipelines.vocab import FREQUENCY_WORDS, pct, reporting_frequency
 from ui import filters
-from ui.common import demo_banner, excel_bytes, fmt_date, q, reference, show_chart, show_table, table_height
+from ui.common import demo_banner, esc, excel_bytes, fmt_date, q, reference, show_chart, show_table, table_height
 
 # URL state, so a copied link restores the view: periods=2018H2-2019H2 (the
 # whole range when absent), deadline_days=30 (data/settings.yaml when absent).
@@ -32,7 +32,7 @@ def _from_url(param: str, key: str, parse, default, label: str):
     st.session_state[f"_url_{param}"] = raw
     value = parse(raw)
     if value is None:
-        st.info(f"链接中的{label}「{raw}」无法识别，已改用默认值。", icon=":material/link:")
+        st.info(f"链接中的{label}「{esc(raw)}」无法识别，已改用默认值。", icon=":material/link:")
         return default
     if key in st.session_state:
         del st.session_state[key]

@@ -21,7 +21,7 @@ from pipelines.diff import (
 from pipelines.normalise import parse_period
 from pipelines.template import build_template
 from pipelines.vocab import reporting_frequency
-from ui.common import data_key, db_path, fmt_date, log_failure, q, reference, show_table, table_height
+from ui.common import data_key, db_path, esc, esc_table, fmt_date, log_failure, q, reference, show_table, table_height
 
 CHECKED = "upload_checked"    # hash -> {"name", "data", "checked", "preview", "preview_key"}
 DONE = "upload_done"          # hash -> what was loaded (for the success message)
@@ -193,7 +193,7 @@ for h in [h for h in checked_store if h not in seen]:
     del checked_store[h]
 
 for name, first in repeats:
-    st.info(f"「{name}」与「{first}」内容完全相同，只检查一次。")
+    st.info(f"「{esc(name)}」与「{esc(first)}」内容完全相同，只检查一次。")
 
 
 def _load(hashes: list[str]) -> None:
@@ -213,18 +213,18 @@ def _load(hashes: list[str]) -> None:
                              warnings_accepted=bool(st.session_state.get(f"accept_{h}")),
                              removals_accepted=bool(st.session_state.get(f"accept_removed_{h}")))
         except LoadRefused as exc:
-            msgs.append(("warning", str(exc)))
+            msgs.append(("warning", esc(exc)))
             continue
         except store.BusyError as exc:
-            msgs.append(("error", f"「{pv.file_name}」未载入：{exc}"))
+            msgs.append(("error", f"「{esc(pv.file_name)}」未载入：{exc}"))
             continue
         except Exception as exc:  # read-only database, full disk, a bug: a message, and the next file
-            msgs.append(("error", f"「{pv.file_name}」未载入：{log_failure(exc, f'upload load {pv.file_name}')}"))
+            msgs.append(("error", f"「{esc(pv.file_name)}」未载入：{log_failure(exc, f'upload load {pv.file_name}')}"))
             continue
         if r.status == "duplicate":
-            msgs.append(("info", f"「{pv.file_name}」与已载入的第{r.version}版完全相同，未重复载入。"))
+            msgs.append(("info", f"「{esc(pv.file_name)}」与已载入的第{r.version}版完全相同，未重复载入。"))
         elif r.status != "loaded":
-            msgs.append(("error", f"「{pv.file_name}」未载入：载入时发现错误，请重新检查。"))
+            msgs.append(("error", f"「{esc(pv.file_name)}」未载入：载入时发现错误，请重新检查。"))
             continue
         st.session_state[DONE][h] = {
             "name": pv.file_name, "unit": pv.unit_name, "period": pv.period_label, "status": r.status,
@@ -275,13 +275,13 @@ def _summary(pv: Preview) -> None:
                 f"载入后成为：**{becomes}**　　错误 **{len(pv.errors)}** 个，提示 **{len(pv.warnings)}** 个")
     if pv.duplicate is not None:
         d = pv.duplicate
-        st.info(f"与{fmt_date(d.received_at)}由{d.received_by or '未记录'}载入的第{d.version}版（「{d.file_name}」）"
+        st.info(f"与{fmt_date(d.received_at)}由{esc(d.received_by, '未记录')}载入的第{d.version}版（「{esc(d.file_name)}」）"
                 f"内容完全相同{'，且该版本就是当前版本' if d.is_current else ''}，无需再次载入。"
                 + ("" if d.is_current else "如需恢复该版本，请到「版本历史」页操作。"))
     elif pv.replaces is not None:
         r = pv.replaces
-        st.markdown(f"将**取代当前的第{r.version}版**（「{r.file_name}」，{fmt_date(r.received_at)}"
-                    f"由{r.received_by or '未记录'}报送）；第{r.version}版仍保留在版本历史中。")
+        st.markdown(f"将**取代当前的第{r.version}版**（「{esc(r.file_name)}」，{fmt_date(r.received_at)}"
+                    f"由{esc(r.received_by, '未记录')}报送）；第{r.version}版仍保留在版本历史中。")
         old_period = parse_period(r.period_code) if r.period_code else None
         if old_period is not None and r.period_code != pv.period_code:
             st.warning(f"注意：第{r.version}版的报告期是**{old_period.label}**，本次是**{pv.period_label}**。"
@@ -343,14 +343,14 @@ def _card(h: str, name: str) -> None:
     if h in done_store:
         d = done_store[h]
         with st.container(border=True):
-            st.markdown(f"**{d['name']}**  :green-badge[:material/task_alt: 已载入]")
+            st.markdown(f"**{esc(d['name'])}**  :green-badge[:material/task_alt: 已载入]")
             what = f"{d['unit']} {d['period']}"
             if d["status"] == "duplicate":
                 st.info(f"{what}：与已载入的第{d['version']}版完全相同，未重复载入。")
             else:
                 replaced = f"，取代第{d['replaced']}版" if d["replaced"] else ""
                 st.success(f"已载入：{what} 第{d['version']}版（当前版本{replaced}）。"
-                           f"报送人：{d['who']}，{d['at']:%Y-%m-%d %H:%M}。", icon=":material/task_alt:")
+                           f"报送人：{esc(d['who'])}，{d['at']:%Y-%m-%d %H:%M}。", icon=":material/task_alt:")
             c1, c2 = st.columns([1, 4])
             c1.page_link("pages/overview.py", label="查看总览", icon=":material/dashboard:")
             where = {k: v for k, v in (("unit", d.get("unit_code")), ("period", d.get("period_code"))) if v}
@@ -361,18 +361,18 @@ def _card(h: str, name: str) -> None:
     pv: Preview = e["preview"]
     colour, label, icon = BADGE[pv.status]
     with st.container(border=True):
-        st.markdown(f"**{name}**  :{colour}-badge[{icon} {label}]")
+        st.markdown(f"**{esc(name)}**  :{colour}-badge[{icon} {label}]")
         _summary(pv)
         located = _located(pv)
         if pv.issues and not located:
             # the file as a whole (unreadable, wrong type, a sheet missing ...): no cell to mark, say it plainly
             for i in pv.issues:
-                text = i.message + (f"\n\n**建议**：{i.suggestion}" if i.suggestion else "")
+                text = esc(i.message) + (f"\n\n**建议**：{esc(i.suggestion)}" if i.suggestion else "")
                 (st.error if i.severity == "error" else st.warning)(
                     text, icon=":material/error:" if i.severity == "error" else ":material/warning:")
         elif pv.issues:
             st.markdown(f"**发现的问题**：错误 {len(pv.errors)} 个（必须修改），提示 {len(pv.warnings)} 个（请核对）")
-            st.table(_styled_issues(issues_table(pv.issues)), hide_index=True,
+            st.table(_styled_issues(esc_table(issues_table(pv.issues))), hide_index=True,
                      height="content" if len(pv.issues) <= 30 else 900)
             stem = name.rsplit(".", 1)[0]
             st.download_button(
@@ -397,7 +397,7 @@ def _card(h: str, name: str) -> None:
         removal_ok = True
         if pv.removes_items:
             names = pv.removed["item_name"].astype(str).tolist()
-            shown = "、".join(f"「{n}」" for n in names[:10]) + (f"等{len(names)}项" if len(names) > 10 else "")
+            shown = "、".join(f"「{esc(n)}」" for n in names[:10]) + (f"等{len(names)}项" if len(names) > 10 else "")
             st.warning(f"**本次报送将删除当前版本中的{len(names)}项事项**：{shown}。"
                        "如确属已撤销的事项，请勾选确认；仍然存在或已结束的事项请保留在表2中"
                        "（已结束的把状态改为「已完成」或「已终止」），改好后重新上传。",
@@ -436,11 +436,11 @@ else:
                     and not st.session_state.get(f"accept_removed_{h}")]
         blocked = [checked_store[h]["name"] for h in pending if checked_store[h]["preview"].status == STATUS_ERRORS]
         if waiting:
-            st.caption("有提示、尚未勾选确认的文件不会载入：" + "、".join(waiting))
+            st.caption("有提示、尚未勾选确认的文件不会载入：" + "、".join(map(esc, waiting)))
         if removing:
-            st.caption("将删除事项、尚未勾选确认的文件不会载入：" + "、".join(removing))
+            st.caption("将删除事项、尚未勾选确认的文件不会载入：" + "、".join(map(esc, removing)))
         if blocked:
-            st.caption("有错误的文件不能载入：" + "、".join(blocked))
+            st.caption("有错误的文件不能载入：" + "、".join(map(esc, blocked)))
         st.button(f"确认载入全部可载入文件（{len(ready)}个）", key="load_all", type="primary",
                   disabled=not ready or not reporter, on_click=_load, args=(ready,), icon=":material/done_all:",
                   help=None if reporter else "请先在页面上方填写「报送人」")

@@ -268,7 +268,7 @@ def test_a_file_with_errors_shows_its_table_and_cannot_be_loaded(monkeypatch, sm
     assert "有错误不能载入" in " ".join(m.value for m in at.markdown)
     table = at.table[0].value
     assert list(table.columns) == ["严重程度", "工作表", "行", "列", "值", "说明", "建议"]
-    rows = table[["严重程度", "工作表", "行", "列", "值", "建议"]].astype(str).values.tolist()
+    rows = table[["严重程度", "工作表", "行", "列", "值", "建议"]].astype(str).map(as_rendered).values.tolist()
     assert ["错误", T1, "12", VALUE, "-1", ""] in rows
     assert ["错误", T2, "3", PC, "俄国", "俄罗斯"] in rows
     assert any("无法识别「俄国」" in m for m in table["说明"])
@@ -321,7 +321,7 @@ def test_a_checker_crash_shows_as_an_unreadable_file_not_a_traceback(monkeypatch
     monkeypatch.setattr(pipelines.diff, "check_return", boom)
     upload(at, ("x.xlsx", BASE))
     # a file-level problem, shown prominently; the traceback in the log beside the database
-    assert any("检查文件「x.xlsx」时程序内部出错，文件未载入；详细信息已写入日志，请联系管理员" in e.value for e in at.error)
+    assert any("检查文件「x.xlsx」时程序内部出错，文件未载入；详细信息已写入日志，请联系管理员" in as_rendered(e.value) for e in at.error)
     assert f"load_{file_hash(BASE)}" not in [b.key for b in at.button]
     assert "KeyError: 'bug'" in (small_db.parent / (small_db.name + ".log")).read_text(encoding="utf-8")
 
@@ -342,7 +342,7 @@ def test_a_failed_load_is_a_message_and_the_next_file_loads(monkeypatch, small_d
     at = upload(open_page(monkeypatch, small_db), ("a.xlsx", ok1), ("b.xlsx", ok2))
     at.button(key="load_all").click().run()
     assert not at.exception
-    assert any(e.value == "「a.xlsx」未载入：磁盘空间已满，无法写入数据库或其文件夹，请清理磁盘后再试。"
+    assert any(as_rendered(e.value) == "「a.xlsx」未载入：磁盘空间已满，无法写入数据库或其文件夹，请清理磁盘后再试。"
                "详细信息已写入服务器日志，请联系管理员。" for e in at.error), [e.value for e in at.error]
     assert any("2020年上半年 第1版" in s.value for s in at.success)
     assert count(small_db) == 2
@@ -368,7 +368,7 @@ def test_several_files_at_once_and_load_all(monkeypatch, small_db):
     ok2 = return_bytes(unit="150100", period=P)
     bad = corrupt({(CV, "B3"): "乌市"})
     at = upload(open_page(monkeypatch, small_db), ("a.xlsx", ok1), ("b.xlsx", ok2), ("c.xlsx", bad), ("a副本.xlsx", ok1))
-    assert any("「a副本.xlsx」与「a.xlsx」内容完全相同" in i.value for i in at.info)
+    assert any("「a副本.xlsx」与「a.xlsx」内容完全相同" in as_rendered(i.value) for i in at.info)
     load_all = at.button(key="load_all")
     assert load_all.label == "确认载入全部可载入文件（2个）"
     load_all.click().run()
@@ -421,7 +421,7 @@ def test_load_all_skips_files_whose_removals_are_not_confirmed(monkeypatch, smal
     assert not any("本次报送将删除" in w.value and "包头" in w.value for w in at.warning)
 
     assert at.button(key="load_all").label == "确认载入全部可载入文件（1个）"  # only the new period
-    assert any("将删除事项、尚未勾选确认的文件不会载入：呼市_v2.xlsx、包头_v2.xlsx" in c.value for c in at.caption)
+    assert any("将删除事项、尚未勾选确认的文件不会载入：呼市_v2.xlsx、包头_v2.xlsx" in as_rendered(c.value) for c in at.caption)
     at.checkbox(key=f"accept_removed_{file_hash(few)}").check().run()
     assert at.button(key="load_all").label == "确认载入全部可载入文件（2个）"
     at.button(key="load_all").click().run()
@@ -455,7 +455,7 @@ def test_an_unreadable_file_is_explained_in_chinese_without_red_cells(monkeypatc
     data = UNREADABLE[name]()
     h = file_hash(data)
     at = upload(open_page(monkeypatch, small_db), (name, data))
-    errors = [e.value for e in at.error]
+    errors = [as_rendered(e.value) for e in at.error]
     assert any(f"无法读取文件「{name}」" in e for e in errors), errors
     shown = " ".join(errors + [m.value for m in at.markdown] + [c.value for c in at.caption])
     # no zipfile / calamine English reaches the user; nothing to mark, so no annotated copy and no red cells
@@ -683,3 +683,49 @@ def test_period_label_for_codes_periods_and_ends():
         "2019年上半年", "2019年第二季度", "2019年上半年", "2020年度", "2020年下半年"]
     assert period_label(date(2019, 6, 30)) == period_label(pd.Timestamp("2019-06-30")) == "2019年6月底"
     assert [period_label(v) for v in (None, float("nan"), pd.NaT, "")] == ["—"] * 4
+
+
+# --------------------------------------------------------------------------
+# Stored text is text: never rendered as Markdown or HTML
+LINK_NAME = "[点我](http://x).xlsx"
+
+
+def as_rendered(markdown: str) -> str:
+    """What a Markdown renderer shows of backslash-escaped text."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def test_file_names_and_cover_text_are_shown_as_typed_on_upload_and_history(monkeypatch, small_db):
+    data = corrupt({(CV, "B5"): "[链接](http://evil)", (CV, "B6"): "<b>0471</b> :red[红]",
+                    (T2, "B3"): "**粗体**\u200b事项"}, data=return_bytes(period=parse_period("2019H2")))
+    at = upload(open_page(monkeypatch, small_db), (LINK_NAME, data))
+    sources = [m.value for m in at.markdown]
+    assert r"**\[点我\]\(http\:\/\/x\)\.xlsx**" in " ".join(sources)  # the card's title: bold, but no link
+    table = at.table[0].value  # st.table renders Markdown in its cells: every cell escaped
+    assert r"\*\*粗体\*\*\[零宽空格\]事项" in table["值"].tolist()
+    assert any("「**粗体**[零宽空格]事项」中有看不见的字符" in as_rendered(m) for m in table["说明"])
+    h = file_hash(data)
+    at.checkbox(key=f"accept_{h}").check().run()
+    at.button(key=f"load_{h}").click().run()
+    assert not at.exception
+
+    at = open_page(monkeypatch, small_db, page="pages/history.py")
+    text = " ".join(m.value for m in at.markdown)
+    assert r"**文件**：\[点我\]\(http\:\/\/x\)\.xlsx" in text
+    assert r"**填报人**：\[链接\]\(http\:\/\/evil\)" in text
+    assert r"**电话**：\<b\>0471\<\/b\> \:red\[红\]" in text
+    assert "](http" not in text and "<b>" not in text and ":red[" not in text
+    assert LINK_NAME in as_rendered(text)
+
+
+def test_a_link_parameter_is_shown_as_text(monkeypatch, small_db):
+    monkeypatch.setenv("KJHZ_DB", str(small_db))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/history.py")
+    at.query_params["period"] = "[x](http://evil)"
+    at.run()
+    notice = [i.value for i in at.info if "链接中的报告期" in i.value]
+    assert notice == [r"链接中的报告期「\[x\]\(http\:\/\/evil\)」无法识别，已显示全部报告期。"]

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from pipelines import store
 from pipelines.export import write_csv, write_workbook  # noqa: F401  (re-exported for pages)
+from pipelines.normalise import visible
 from pipelines.reference import Reference, load_reference
 from pipelines.vocab import date_zh as fmt_date, period_label  # noqa: F401  (the formatters pages use)
 
@@ -73,6 +76,31 @@ def favicon():
     for i, h in enumerate((20, 34, 46)):
         d.rectangle((12 + i * 15, 54 - h, 22 + i * 15, 54), fill="white")
     return img
+
+
+_MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark: Markdown, HTML, :directives:, $math$
+
+
+def esc(value: object, blank: str = "—") -> str:
+    """Stored or typed text (file names, 填报人, 电话, item names, notes, messages,
+    link parameters) for anything Streamlit renders as Markdown (st.markdown,
+    st.caption, st.info ..., st.table cells, expander and metric labels): shown
+    exactly as typed, never as a link, emphasis or HTML; invisible characters
+    named (「包[零宽空格]头」); line breaks as spaces. None/NaN/'' -> ``blank``."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return blank
+    text = visible(str(value)).strip().replace("\r", " ").replace("\n", " ")
+    return _MD_PUNCT.sub(r"\\\1", text) if text else blank
+
+
+def esc_table(df: pd.DataFrame, blank: str = "") -> pd.DataFrame:
+    """Every text cell of a table for ``st.table`` (which renders Markdown) through ``esc``."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: esc(v, blank) if isinstance(v, str) or v is None else v)
+    out.columns = [esc(c, blank) for c in out.columns]
+    return out
 
 
 def db_path() -> Path:

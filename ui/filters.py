@@ -17,7 +17,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from ui.common import fmt_date, q, reference
+from ui.common import esc, fmt_date, q, reference
 
 STATE = "filters"
 PARAMS = ("unit", "sector", "type", "partner")
@@ -216,7 +216,7 @@ def url_choice(page: str, param: str, allowed: list[str], default: str, label: s
     key = f"{page}_{param}"
     raw = st.query_params.get(param)
     if raw is not None and raw not in allowed:
-        st.info(f"链接中的{label}「{raw}」无法识别，已改用默认值。", icon=":material/link:")
+        st.info(f"链接中的{label}「{esc(raw)}」无法识别，已改用默认值。", icon=":material/link:")
         raw = None
     if raw and st.session_state.get(f"_url_{key}") != raw:
         st.session_state[key] = raw
