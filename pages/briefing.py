@@ -7,11 +7,21 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pipelines.briefing import DOCX_MIME, ZIP_MIME, pack_for
 from pipelines.narrative import briefing_figures, narrative
 from ui import filters
-from ui.common import page_header, q, reference, require_data, show_chart
+from ui.common import data_key, db_path, page_header, print_view, q, reference, require_data, show_chart
+
+
+
+@st.cache_data(show_spinner="正在生成简报（文字、表格和图片）…", max_entries=8)
+def pack(key: tuple, db: str, as_of, unit):
+    """The .docx and the zip, built once per data version, date and scope (both buttons share it)."""
+    return pack_for(db, as_of, unit)
+
 
 ref = reference()
+print_view()
 page_header("简报", "按所选截止日期和范围自动生成的进展简报：文字与各页图表来自同一组查询，可下载 Word 文档和全部图片。")
 require_data("简报")
 
@@ -27,6 +37,15 @@ unit = None if scope_code == "all" else scope_code
 
 data = q("briefing_inputs", as_of, unit=unit)
 text = narrative(data, ref)
+
+stem = f"{data.scope}_{as_of.isoformat()}"
+left, right = st.columns(2)
+left.download_button("下载简报（Word）", lambda: pack(data_key(), str(db_path()), as_of, unit).docx,
+                     file_name=f"简报_{stem}.docx", mime=DOCX_MIME, icon=":material/description:",
+                     on_click="ignore", help="A4，仿宋正文、黑体标题、页码；含全文、14项指标进展表和主要图表")
+right.download_button("下载全部图表（PNG，zip）", lambda: pack(data_key(), str(db_path()), as_of, unit).zip,
+                      file_name=f"简报图表_{stem}.zip", mime=ZIP_MIME, icon=":material/folder_zip:",
+                      on_click="ignore", help="每张图一个 PNG（2400 像素宽），含标题、截止日期和数据来源")
 
 st.markdown(f"### {text.title}")
 st.markdown(f"**{text.subtitle}**")
@@ -44,5 +63,8 @@ with st.expander("复制全文（纯文本）", expanded=False):
     st.code(text.text(), language=None, wrap_lines=True)
 
 st.markdown("#### 主要图表")
-for stem, fig in briefing_figures(data, ref):
-    show_chart(fig, key=f"briefing_{stem}_{as_of}_{scope_code}")
+figs = briefing_figures(data, ref)
+for i, (stem, fig) in enumerate(figs):
+    # printed: the text, the key figures and the first chart (two A4 pages); every chart is in the Word pack
+    with st.container(key=f"print_hide_chart_{i}") if i else st.container():
+        show_chart(fig, key=f"briefing_{stem}_{as_of}_{scope_code}")

@@ -9,11 +9,12 @@ from pipelines.progress import coverage_phrase, data_end, indicator_sentence, se
 from pipelines.vocab import STATE_CURRENT, STATE_NO_RETURN, STATUS_ORDER, STATUS_PARTIAL, VERDICTS, pct
 from ui import filters
 from ui.common import (
-    excel_bytes, fmt_date, page_header, period_label, q, reference, require_data, show_chart, show_table,
-    table_height,
+    excel_bytes, fmt_date, page_header, period_label, print_view, q, reference, require_data, show_chart,
+    show_table, table_height,
 )
 
 ref = reference()
+print_view()
 page_header("总览", ref.plan.name)
 require_data("指标进展")
 

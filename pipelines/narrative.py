@@ -204,7 +204,8 @@ def _indicators(d: BriefingData, w: dict, ref: Reference) -> list[str]:
     if len(partial):
         paras.append(w["brief_partial"].format(k=len(partial), names=_join(partial["short_name"].tolist())))
     sents = sentences_for(ref)
-    lines = [f"{i}. {indicator_sentence(r, d.as_of, d.scope, sents, w)}" for i, r in enumerate(t.itertuples(), 1)]
+    lines = [w["brief_indicator_item"].format(i=i, sentence=indicator_sentence(r, d.as_of, d.scope, sents, w))
+             for i, r in enumerate(t.itertuples(), 1)]
     paras.append(w["brief_indicator_list"])
     paras.extend(lines)
     return paras

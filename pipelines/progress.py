@@ -344,6 +344,24 @@ def progress_json(table: pd.DataFrame, basis: pd.DataFrame, as_of: date, unit: s
     }
 
 
+def scope_arguments(ap: argparse.ArgumentParser, args, ref: Reference) -> tuple[date, str | None]:
+    """--as-of, --unit and --db of a command line checked, with Chinese errors (exit code 2):
+    the date, and the unit's code (None for the region)."""
+    try:
+        as_of = date.fromisoformat(args.as_of)
+    except ValueError:
+        ap.error(f"无法识别日期「{args.as_of}」，请写成 2019-06-30")
+    unit = None
+    if args.unit:
+        m = ref.lookups["unit"].resolve(args.unit)
+        if not m.ok:
+            ap.error(f"无法识别单位「{args.unit}」" + (f"，是否为「{m.suggestion}」？" if m.suggestion else ""))
+        unit = m.code
+    if not Path(args.db).exists():
+        ap.error(f"数据库不存在：{args.db}")
+    return as_of, unit
+
+
 def main(argv: list[str] | None = None) -> int:
     from .store import DEFAULT_DB, connect
 
@@ -354,19 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--unit", default=None, help="单位编码（如 150200），只看该单位")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    try:
-        as_of = date.fromisoformat(args.as_of)
-    except ValueError:
-        ap.error(f"无法识别日期「{args.as_of}」，请写成 2019-06-30")
     ref = load_reference()
-    unit = None
-    if args.unit:
-        m = ref.lookups["unit"].resolve(args.unit)
-        if not m.ok:
-            ap.error(f"无法识别单位「{args.unit}」" + (f"，是否为「{m.suggestion}」？" if m.suggestion else ""))
-        unit = m.code
-    if not Path(args.db).exists():
-        ap.error(f"数据库不存在：{args.db}")
+    as_of, unit = scope_arguments(ap, args, ref)
     with connect(args.db) as con:
         table = progress_table(con, as_of, unit=unit, ref=ref)
         basis = return_basis(con, as_of, ref)

@@ -78,7 +78,7 @@ def test_as_of_inside_a_period_from_a_link_is_kept(tmp_path, monkeypatch):
 
 def test_export_offers_only_the_image_of_the_chart_as_shown(tmp_path, monkeypatch):
     import pipelines.figures as figures
-    monkeypatch.setattr(figures, "export_image", lambda fig, fmt: f"{fig.layout.title.subtitle.text}".encode())
+    monkeypatch.setattr(figures, "export_image", lambda fig, fmt, **kw: f"{fig.layout.title.subtitle.text}".encode())
     db = tmp_path / "x.duckdb"
     load_values(db, "150100", "2019H1", {"I09": 40})
     load_values(db, "150100", "2019H2", {"I09": 50})

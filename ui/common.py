@@ -162,6 +162,62 @@ def q(fn_name: str, *args, **kwargs):
     return _run(fn_name, data_key(), str(db_path()), args, tuple(sorted(kwargs.items())))
 
 
+# Printing a page from the browser (Ctrl+P): no sidebar, header or buttons; the page's content
+# scaled to the A4 width so charts fit; charts and tables not split across pages.
+PRINT_CSS = """
+<style>
+@media print {
+  @page { size: A4 portrait; margin: 10mm 10mm 12mm 10mm; }
+  section[data-testid="stSidebar"], header[data-testid="stHeader"], [data-testid="stToolbar"],
+  [data-testid="stDecoration"], [data-testid="stStatusWidget"], [data-testid="stSidebarCollapsedControl"],
+  [data-testid="stPopover"], [data-testid="stDownloadButton"], [data-testid="stExpander"],
+  [data-testid="stElementToolbar"], [data-testid="stButton"], [data-testid="stSelectbox"],
+  .modebar-container, .print-hide { display: none !important; }
+  html, body, [data-testid="stApp"], [data-testid="stAppViewContainer"], [data-testid="stMain"] {
+    overflow: visible !important; height: auto !important; margin: 0 !important; }
+  [data-testid="stMain"] { zoom: var(--kjhz-print-zoom, 0.62); }
+  [data-testid="stMainBlockContainer"] { max-width: none !important; padding: 0 !important; }
+  [data-testid="stPlotlyChart"], [data-testid="stDataFrame"], [data-testid="stTable"], [data-testid="stAlert"],
+  [data-testid="stMetric"] { break-inside: avoid; page-break-inside: avoid; }
+  h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
+  [class*="st-key-print_hide"] { display: none !important; }
+}
+</style>
+"""
+# Charts and tables keep their on-screen pixel width when printed: the zoom above is lowered
+# (never raised) so the widest content of a wide screen still fits the A4 width (190 mm = 718 px).
+PRINT_FIT_JS = """
+<script>
+(function () {
+  const PAGE_PX = 718, DEFAULT_ZOOM = 0.62;
+  function fit() {
+    if (window.matchMedia("print").matches) return;
+    const block = document.querySelector('[data-testid="stMainBlockContainer"]');
+    if (!block) return;
+    const cs = getComputedStyle(block);
+    const w = block.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    if (w > 0) {
+      document.documentElement.style.setProperty("--kjhz-print-zoom", Math.min(DEFAULT_ZOOM, PAGE_PX / w).toFixed(3));
+    }
+  }
+  if (!window.__kjhzPrintFit) {
+    window.__kjhzPrintFit = true;
+    window.addEventListener("resize", fit);
+    window.addEventListener("beforeprint", fit);
+  }
+  setTimeout(fit, 0);
+})();
+</script>
+"""
+
+
+def print_view() -> None:
+    """Make the page print to A4 from the browser (the 总览 and 简报 pages call it); put what
+    should not be printed in ``st.container(key="print_hide_...")``."""
+    st.html(PRINT_CSS)
+    st.html(PRINT_FIT_JS, unsafe_allow_javascript=True)
+
+
 def page_header(title: str, caption: str | None = None) -> None:
     """Every page's top: title, what the page shows, and the demo-data label."""
     st.title(title)
@@ -192,9 +248,10 @@ def show_chart(fig, key: str | None = None, export: bool = True, **kwargs):
     line, so both the toolbar's PNG and the exported files stand alone.
     """
     title = (fig.layout.meta or {}).get("title") if isinstance(fig.layout.meta, dict) else None
+    demo = bool(q("is_demo"))  # exported images of demo data say so in the image
     event = st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key, width="stretch", **kwargs)
     if export:
-        _export_popover(fig, key or title or "chart", title or "图表")
+        _export_popover(fig, key or title or "chart", title or "图表", demo)
     return event
 
 
@@ -214,11 +271,12 @@ def _fingerprint(fig) -> str:
     return h.hexdigest()
 
 
-def _export_popover(fig, key: str, title: str) -> None:
+def _export_popover(fig, key: str, title: str, demo: bool = False) -> None:
     from pipelines.figures import export_image
 
     with st.popover("导出图表", icon=":material/image:"):
-        st.caption("导出的图片含标题、截止日期和数据来源，可直接放入简报。")
+        st.caption("导出的图片含标题、截止日期和数据来源，可直接放入简报。"
+                   + ("演示数据导出的图片标有「演示数据」。" if demo else ""))
         fmt = st.radio("格式", ["PNG（高清）", "SVG（矢量）", "PDF"], horizontal=True, key=f"fmt_{key}")
         ext = {"PNG（高清）": "png", "SVG（矢量）": "svg", "PDF": "pdf"}[fmt]
         store_key = f"export_{key}_{ext}"
@@ -226,7 +284,7 @@ def _export_popover(fig, key: str, title: str) -> None:
         if st.button("生成", key=f"gen_{key}_{ext}"):
             with st.spinner("正在生成图片…"):
                 try:
-                    st.session_state[store_key] = (stamp, export_image(fig, ext))
+                    st.session_state[store_key] = (stamp, export_image(fig, ext, demo=demo))
                 except Exception as exc:  # no chromium on this server: the cause is for the admin's log
                     st.session_state.pop(store_key, None)
                     print(f"export_image failed: {exc!r}", file=sys.stderr)

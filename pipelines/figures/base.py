@@ -86,22 +86,16 @@ def empty_figure(title: str, sub: str, message: str, height: int = 320) -> go.Fi
     return finish(fig, title, sub, height=height)
 
 
-def export_image(fig: go.Figure, fmt: str = "png", scale: float = 2, width: int = 1200) -> bytes:
-    """A static image (png/svg/pdf) of a figure for briefing documents, via kaleido.
+def export_image(fig: go.Figure, fmt: str = "png", scale: float = 2, width: int = 1200, demo: bool = False) -> bytes:
+    """A static image (png/svg/pdf) of a figure for briefing documents, from the process's one warm
+    kaleido renderer (figures/images.py); ``demo`` puts 「演示数据」 into the image.
 
     Needs a Chromium (Debian's ``chromium``; ``BROWSER_PATH``) and a CJK font
     (``fonts-noto-cjk``), both installed by scripts/setup.sh.
     """
-    import os
-    import shutil
+    from .images import render
 
-    if not os.environ.get("BROWSER_PATH"):
-        found = shutil.which("chromium") or shutil.which("chromium-browser")
-        if found:
-            os.environ["BROWSER_PATH"] = found
-    height = fig.layout.height or 520
-    return fig.to_image(format=fmt, scale=scale if fmt == "png" else 1, width=width, height=height)
-
+    return render(fig, fmt, scale=scale, width=width, demo=demo)
 
 
 def _legend_under_subtitle(height: int) -> dict:

@@ -128,3 +128,12 @@ def navigation() -> dict[str, list[tuple]]:
                 and any(isinstance(t, ast.Name) and t.id == "SECTIONS" for t in n.targets))
     sections = ast.literal_eval(node.value)
     return {s: [e for e in entries if (REPO / e[0]).exists()] for s, entries in sections.items()}
+
+
+def local_page(browser, outside: list[str], viewport: dict, timeout: int):
+    """A page that accepts downloads, records every request that leaves this machine in ``outside``,
+    and waits up to ``timeout`` ms for anything."""
+    page = browser.new_page(viewport=viewport, accept_downloads=True)
+    page.on("request", lambda r: None if is_local(r.url) else outside.append(r.url))
+    page.set_default_timeout(timeout)
+    return page
