@@ -7,11 +7,10 @@ The document is what an office files as a monthly briefing: A4, 仿宋 body text
 Figures are rendered in one batch by the process's one warm renderer.
 
 Example (a scheduled job):
-    python -m pipelines.briefing --db var/kjhz.duckdb --as-of 2019-06-30 [--unit 150200] --out 简报/
+    python -m pipelines briefing --db var/kjhz.duckdb --as-of 2019-06-30 [--unit 150200] --out 简报/
 """
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 import zipfile
@@ -19,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from .progress import scope_arguments
 from .narrative import BriefingData, Narrative, briefing_figures, gather, narrative
 from .reference import Reference, load_reference
 from .vocab import DASH, STATUS_SUBSET, VERDICTS, date_zh, is_missing, pct
@@ -237,23 +235,20 @@ def pack_for(db: str | Path, as_of: date, unit: str | None = None) -> Pack:
 
 
 # --------------------------------------------------------------------------
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pipelines.briefing",
-                                 description="生成简报：Word 文档（.docx）和全部图表（PNG，zip），写入指定文件夹")
-    ap.add_argument("--db", required=True, help="数据库文件")
-    ap.add_argument("--as-of", required=True, help="截止日期，如 2019-06-30")
-    ap.add_argument("--unit", default=None, help="单位编码或名称（如 150200、包头市）；不写为全区")
-    ap.add_argument("--out", required=True, help="输出文件夹（不存在时新建）")
-    args = ap.parse_args(argv)
-    as_of, unit = scope_arguments(ap, args, load_reference())
-    pack = pack_for(args.db, as_of, unit)
-    out = Path(args.out)
+def write_pack(db_path, as_of: date, unit: str | None, out: Path) -> list[Path]:
+    """Write the pack's .docx and .zip into folder ``out`` (made when missing); their paths."""
+    pack = pack_for(db_path, as_of, unit)
     out.mkdir(parents=True, exist_ok=True)
     (out / pack.docx_name).write_bytes(pack.docx)
     (out / pack.zip_name).write_bytes(pack.zip)
-    print(out / pack.docx_name)
-    print(out / pack.zip_name)
-    return 0
+    return [out / pack.docx_name, out / pack.zip_name]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipelines.briefing``: the same as ``python -m pipelines briefing``."""
+    from .cli import run_command
+
+    return run_command("briefing", argv, prog="python -m pipelines.briefing")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Example:
 """
 from __future__ import annotations
 
-import argparse
 import io
 import random
 import sys
@@ -282,14 +281,10 @@ def build_demo(db_path: Path | str, progress: Callable[[int, int, str], None] | 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pipelines.demo", description="生成并载入演示数据（演示数据，非真实报送）")
-    ap.add_argument("--db", required=True)
-    ap.add_argument("--keep-files", metavar="DIR", help="同时把生成的演示报表保存到此文件夹")
-    args = ap.parse_args(argv)
-    n = build_demo(args.db, keep_dir=Path(args.keep_files) if args.keep_files else None,
-                   progress=lambda i, t, name: print(f"[{i}/{t}] {name}", file=sys.stderr))
-    print(f"已载入 {n} 份演示报表到 {args.db}")
-    return 0
+    """``python -m pipelines.demo``: the same as ``python -m pipelines demo``."""
+    from .cli import run_command
+
+    return run_command("demo", argv, prog="python -m pipelines.demo")
 
 
 if __name__ == "__main__":

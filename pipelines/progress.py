@@ -19,17 +19,14 @@ needs the figures of enough units (data/settings.yaml
 shown with the number of units they rest on and the status is 数据不全.
 
 Example:
-    python -m pipelines.progress --db var/kjhz.duckdb --as-of 2019-06-30 --json
+    python -m pipelines progress --db var/kjhz.duckdb --as-of 2019-06-30 --json
 """
 from __future__ import annotations
 
-import argparse
 import calendar
-import json
 import math
 import sys
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 
@@ -344,7 +341,7 @@ def progress_json(table: pd.DataFrame, basis: pd.DataFrame, as_of: date, unit: s
     }
 
 
-def scope_arguments(ap: argparse.ArgumentParser, args, ref: Reference) -> tuple[date, str | None]:
+def scope_arguments(ap, args, ref: Reference) -> tuple[date, str | None]:
     """--as-of, --unit and --db of a command line checked, with Chinese errors (exit code 2):
     the date, and the unit's code (None for the region)."""
     try:
@@ -357,39 +354,28 @@ def scope_arguments(ap: argparse.ArgumentParser, args, ref: Reference) -> tuple[
         if not m.ok:
             ap.error(f"无法识别单位「{args.unit}」" + (f"，是否为「{m.suggestion}」？" if m.suggestion else ""))
         unit = m.code
+    from pathlib import Path
+
     if not Path(args.db).exists():
         ap.error(f"数据库不存在：{args.db}")
     return as_of, unit
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .store import DEFAULT_DB, connect
+def progress_text(table: pd.DataFrame) -> str:
+    """The command line's table: the PROGRESS_COLUMNS with the short name, rates as percentages."""
+    show = table[PROGRESS_COLUMNS].copy()
+    show.insert(1, "name", table["short_name"])
+    for c in ("completion_rate", "time_progress"):
+        show[c] = show[c].map(lambda x: "" if pd.isna(x) else f"{x * 100:.1f}%")
+    show["gap_pp"] = show["gap_pp"].map(lambda x: "" if pd.isna(x) else f"{x:+.1f}")
+    return show.to_string(index=False)
 
-    ap = argparse.ArgumentParser(prog="python -m pipelines.progress",
-                                 description="按截止日期计算各指标完成率、时间进度和差距（与总览页同一算法）")
-    ap.add_argument("--db", default=str(DEFAULT_DB))
-    ap.add_argument("--as-of", required=True, help="截止日期，如 2019-06-30")
-    ap.add_argument("--unit", default=None, help="单位编码（如 150200），只看该单位")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args(argv)
-    ref = load_reference()
-    as_of, unit = scope_arguments(ap, args, ref)
-    with connect(args.db) as con:
-        table = progress_table(con, as_of, unit=unit, ref=ref)
-        basis = return_basis(con, as_of, ref)
-    if unit is not None:
-        basis = basis[basis["unit_code"] == unit]
-    if args.json:
-        json.dump(progress_json(table, basis, as_of, unit, ref), sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
-    else:
-        show = table[PROGRESS_COLUMNS].copy()
-        show.insert(1, "name", table["short_name"])
-        for c in ("completion_rate", "time_progress"):
-            show[c] = show[c].map(lambda x: "" if pd.isna(x) else f"{x * 100:.1f}%")
-        show["gap_pp"] = show["gap_pp"].map(lambda x: "" if pd.isna(x) else f"{x:+.1f}")
-        print(show.to_string(index=False))
-    return 0
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipelines.progress``: the same as ``python -m pipelines progress``."""
+    from .cli import run_command
+
+    return run_command("progress", argv, prog="python -m pipelines.progress")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ Example:
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import date, timedelta
 
@@ -309,28 +308,33 @@ def reporting_tables(con, today: date | None = None, deadline_days: int | None =
 
 
 # --------------------------------------------------------------------------
-def main(argv: list[str] | None = None) -> int:
-    from .store import DEFAULT_DB, connect
-
-    ap = argparse.ArgumentParser(prog="python -m pipelines.reporting",
-                                 description="各单位各报告期报送情况（按时、逾期、缺报）与完整率、及时率")
-    ap.add_argument("--db", default=str(DEFAULT_DB))
-    ap.add_argument("--today", default=None, help="按哪一天统计（默认今天），如 2021-03-01")
-    ap.add_argument("--deadline-days", type=int, default=None, help="报告期结束后多少天内报送算按时（默认见 settings.yaml）")
-    args = ap.parse_args(argv)
-    try:
-        today = date.fromisoformat(args.today) if args.today else date.today()
-    except ValueError:
-        ap.error(f"无法识别日期「{args.today}」，请写成 2021-03-01")
-    with connect(args.db) as con:
-        m = reporting_matrix(con, today, args.deadline_days)
+def reporting_text(m: pd.DataFrame) -> str:
+    """The command line's text: unit x period states, then one line of totals and rates."""
     table = m.pivot(index="unit_name", columns="period_code", values="state").reindex(m["unit_name"].unique())
-    print(table.to_string())
     r = rates(m, "all").iloc[0]
-    print(f"应报{int(r.expected)}份，已报{int(r.received)}份（按时{int(r.on_time)}，逾期{int(r.late)}），"
-          f"缺报{int(r.missing)}份；"
-          f"完整率{r.completeness:.1%}，及时率{r.timeliness:.1%}")
-    return 0
+    return (table.to_string() + "\n"
+            + f"应报{int(r.expected)}份，已报{int(r.received)}份（按时{int(r.on_time)}，逾期{int(r.late)}），"
+              f"缺报{int(r.missing)}份；完整率{pct(r.completeness)}，及时率{pct(r.timeliness)}")
+
+
+def reporting_json(m: pd.DataFrame, today: date) -> dict:
+    """The command line's JSON: the totals and rates, and one entry per unit x period."""
+    def num(v):
+        return None if pd.isna(v) else (int(v) if float(v).is_integer() else float(v))
+
+    r = rates(m, "all").iloc[0]
+    cells = [{"unit_code": c.unit_code, "unit_name": c.unit_name, "period_code": c.period_code,
+              "period_end": c.period_end.isoformat(), "deadline": c.deadline.isoformat(), "state": c.state,
+              "version": num(c.version), "days_late": num(c.days_late), "days_overdue": num(c.days_overdue)}
+             for c in m.itertuples()]
+    return {"today": today.isoformat(), **{k: num(r[k]) for k in RATE_COLUMNS}, "cells": cells}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipelines.reporting``: the same as ``python -m pipelines reporting``."""
+    from .cli import run_command
+
+    return run_command("reporting", argv, prog="python -m pipelines.reporting")
 
 
 if __name__ == "__main__":

@@ -30,8 +30,8 @@ from filelock import FileLock, Timeout
 from .checks import CheckedReturn, removal_issue, removed_items, value_decreases
 from .issues import ERROR, HasIssues, Issue
 from .read import DEFAULT_LIMITS
+from .vocab import DEFAULT_DB  # noqa: F401  (where the database is unless told: KJHZ_DB or var/)
 
-DEFAULT_DB = Path(os.environ.get("KJHZ_DB", Path(__file__).resolve().parent.parent / "var" / "kjhz.duckdb"))
 BUSY_TIMEOUT = float(os.environ.get("KJHZ_BUSY_TIMEOUT", "120"))
 
 # --------------------------------------------------------------------------

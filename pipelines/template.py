@@ -819,43 +819,10 @@ def build_template(db_path: Path | str, unit_code: str, period: Period, ref: Ref
 # --------------------------------------------------------------------------
 # Command line
 def main(argv: list[str] | None = None) -> int:
-    from .ingest import ChineseArgumentParser as _Parser  # 「用法：」「错误：…」, argparse's messages in Chinese
-    from .store import DEFAULT_DB
+    """``python -m pipelines.template``: the same as ``python -m pipelines template``."""
+    from .cli import run_command
 
-    ap = _Parser(prog="python -m pipelines.template",
-                 description="生成某单位某报告期的报表模板。新的报告期：按该单位上一期已报送的报表预填事项清单和上期数；"
-                             "已报送过的报告期：按其当前版本预填全部指标值和事项，用于更正。")
-    ap.add_argument("--db", default=str(DEFAULT_DB), help="DuckDB 数据库文件（不存在时生成空白模板）")
-    ap.add_argument("--unit", help="填报单位：代码、全称或简称，如 150200、包头市、包头")
-    ap.add_argument("--period", help="报告期，如 2019Q3、2019年第三季度、2019年上半年、2019年度")
-    ap.add_argument("-o", "--output", help="输出文件（默认：<单位>_<报告期>_科技合作报表.xlsx）")
-    args = ap.parse_args(argv)
-
-    if not args.unit:
-        ap.error("请用 --unit 指定填报单位")
-    if not args.period:
-        ap.error("请用 --period 指定报告期")
-    ref = load_reference()
-    m = ref.lookups["unit"].resolve(args.unit)
-    if not m.ok:
-        if m.candidates or m.note:
-            ap.error(f"填报单位「{args.unit}」有歧义：{m.note or m.suggestion}")
-        hint = f"，是否为「{m.suggestion}」？" if m.suggestion else ""
-        ap.error(f"无法识别填报单位「{args.unit}」{hint}")
-    period = parse_period(args.period)
-    if period is None:
-        ap.error(f"无法识别报告期「{args.period}」，请写成 2019Q2、2019年第二季度、2019年上半年或2019年度等形式")
-    plan = ref.plan
-    if period.end < plan.start or period.start > plan.end:
-        ap.error(f"报告期「{period.label}」不在{plan.short_name}的期限（{plan.start}至{plan.end}）内")
-    out = Path(args.output or f"{ref.unit_name(m.code)}_{period.label}_科技合作报表.xlsx")
-    if out.is_dir():
-        out = out / f"{ref.unit_name(m.code)}_{period.label}_科技合作报表.xlsx"
-    data = build_template(args.db, m.code, period, ref=ref)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
-    print(out)
-    return 0
+    return run_command("template", argv, prog="python -m pipelines.template")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ Imports nothing heavy: command lines use it before they need pandas.
 from __future__ import annotations
 
 import calendar
+import os
 from datetime import date, datetime
+from pathlib import Path
 
 # --------------------------------------------------------------------------
 # Where a unit's figures at an as-of date come from (progress.return_basis,
@@ -55,6 +57,11 @@ DEFAULT_SOURCE_NOTE = "数据来源：各盟市报送数据"
 MONEY_UNIT = "万元"
 ITEM_UNIT = "项"
 DASH = "—"
+
+
+# --------------------------------------------------------------------------
+# Where the database is unless a command or the app is told (``--db``): KJHZ_DB, else var/kjhz.duckdb
+DEFAULT_DB = Path(os.environ.get("KJHZ_DB", Path(__file__).resolve().parent.parent / "var" / "kjhz.duckdb"))
 
 
 # --------------------------------------------------------------------------
