@@ -452,5 +452,5 @@ else:
 # For admins: the same check and load for a whole folder, from the server's command line
 with st.expander("管理员：在服务器上批量载入报表", icon=":material/terminal:"):
     st.caption("在平台所在服务器的程序目录中运行（检查与本页相同；有错误的文件不载入，其余照常载入）：")
-    st.code(f"python -m pipelines.ingest --db {db_path()} 报表文件夹/", language="bash")
+    st.code(f"python -m pipelines ingest --db {db_path()} 报表文件夹/", language="bash")
     st.caption("只检查不载入加 `--dry-run`；命令及参数的完整说明见 README.md 的「命令行」一节。")
