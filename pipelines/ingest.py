@@ -20,7 +20,7 @@ from .checks import CheckedReturn, check_return, file_hash
 from .cli import ChineseArgumentParser, argparse_zh  # noqa: F401  (were defined here; kept importable)
 from .faults import log_exception
 from .issues import SEVERITY_ZH, make_issue
-from .read import EXCEL_SUFFIXES
+from .read import DEFAULT_LIMITS, EXCEL_SUFFIXES, oversized
 from .reference import Reference, load_reference
 from .store import LoadResult, init_db, save_checked
 
@@ -179,9 +179,16 @@ def ingest_files(db_path: Path | str, files: Iterable[Path], *, who: str | None 
     ref = ref or load_reference()
     for f in files:
         try:
-            data = f.read_bytes()
+            size = f.stat().st_size
+            # a file over the size limit is refused unread: it never enters memory, nothing is stored
+            data = f.read_bytes() if size <= DEFAULT_LIMITS.max_file_bytes else None
         except OSError as exc:
             yield f, where_label(None, ref), unopenable(f, exc)
+            continue
+        if data is None:
+            yield f, where_label(None, ref), LoadResult(file=f.name, status="rejected", unit_code=None,
+                                                        period_end=None, version=None,
+                                                        issues=[oversized(f.name, size)])
             continue
         checked, r = _check_and_save(db_path, data, f.name, who=who, source=source, dry_run=dry_run, ref=ref,
                                      refuse_removals=refuse_removals)

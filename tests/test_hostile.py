@@ -264,3 +264,22 @@ def test_a_file_over_the_size_limit_is_refused_before_anything_is_stored(tmp_pat
         "请删除无关内容后再上传"]
     stored = [p for p in files_dir(db).rglob("*") if p.is_file()] if files_dir(db).exists() else []
     assert stored == []
+
+
+def test_the_command_line_refuses_a_file_over_the_size_limit_unread_and_goes_on(tmp_path):
+    from pipelines.store import files_dir
+
+    big = tmp_path / "01_大文件.xlsx"
+    with open(big, "wb") as fh:  # sparse: 60 MB on paper, nothing on disk
+        fh.write(h.valid_return())
+        fh.truncate(60 * 2**20)
+    good = tmp_path / "02_包头市.xlsx"
+    good.write_bytes(h.valid_return())
+    db = tmp_path / "kjhz.duckdb"
+    proc = subprocess.run([sys.executable, "-m", "pipelines.ingest", "--db", str(db), "--json", str(big), str(good)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    files = json.loads(proc.stdout)["files"]
+    assert [(f["file"], f["status"]) for f in files] == [(big.name, "rejected"), (good.name, "loaded")]
+    assert [e["message"] for e in files[0]["errors"]] == [
+        f"文件「{big.name}」有60.0 MB，超过上限{DEFAULT_LIMITS.max_file_bytes // 2**20}.0 MB，请删除无关内容后再上传"]
+    assert len([p for p in files_dir(db).rglob("*") if p.is_file()]) == 1  # the loaded file's original only
