@@ -215,7 +215,7 @@ def _unreadable(file_name: str, exc: BaseException, *, sheet: str | None = None,
 
 _SHEET_ELEMENT = re.compile(rb'<(?:\w+:)?sheet\s')
 _SCAN_CHUNK = 1 << 22
-_INFLATE_IN = 1 << 20
+_INFLATE_IN = 1 << 16
 _MAX_PIECE = 4 * _SCAN_CHUNK
 
 
@@ -304,8 +304,9 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, label: str, budget: _Budget,
             count(chunk)
             yield chunk
     elif info.compress_type == zipfile.ZIP_DEFLATED:
+        # small steps of input (whatever it expands to is at most ``size``), output yielded ``size`` at a time
         d = zlib.decompressobj(-15)
-        pos = start
+        pos, pending, held = start, [], 0
         try:
             while not d.eof:
                 if d.unconsumed_tail:
@@ -318,7 +319,13 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, label: str, budget: _Budget,
                 chunk = d.decompress(src, size)
                 if chunk:
                     count(chunk)
-                    yield chunk
+                    pending.append(chunk)
+                    held += len(chunk)
+                    if held >= size:
+                        yield b"".join(pending)
+                        pending, held = [], 0
+            if pending:
+                yield b"".join(pending)
         except zlib.error as exc:
             log.info("corrupt deflate stream in %s: %s", label, exc)
             raise _PartCorrupt(f"{label}的压缩数据已损坏", info.filename) from None
@@ -597,16 +604,14 @@ class _SheetScan:
     """What the streaming pass over one sheet part found (nothing of it is kept)."""
 
     issues: list[Issue] = field(default_factory=list)
-    shared_cells: int = 0  # cells holding a shared string
     fatal: Issue | None = None  # the file cannot be read at all
 
 
 def _scan_sheet(data: bytes, pkg: _Package, sheet: str, limits: Limits, *, formulas: bool = True,
                 extent: bool = False, name: str = "") -> _SheetScan:
     """One pass over a sheet part, streamed: its decompressed bytes counted,
-    formulas without a saved value and error cells found (``formulas``), the
-    cells holding a shared string counted, and (``extent``) the rows and
-    columns its cells reach."""
+    formulas without a saved value and error cells found (``formulas``), and
+    (``extent``) the rows and columns its cells reach."""
     out = _SheetScan()
     path = pkg.parts.get(sheet)
     info = _info(pkg.zf, path)
@@ -628,7 +633,6 @@ def _scan_sheet(data: bytes, pkg: _Package, sheet: str, limits: Limits, *, formu
                         return out
             if ext is not None:
                 ext.feed(buf)
-            out.shared_cells += buf.count(b't="s"') + buf.count(b"t='s'")
             if formulas:
                 out.issues.extend(_formula_issues(buf, sheet))
     except _PartTooLarge as exc:

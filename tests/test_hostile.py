@@ -150,11 +150,15 @@ def test_a_long_string_reused_a_few_times_is_named_cell_by_cell_and_counted():
 # --------------------------------------------------------------------------
 # the reader process: whatever happens there is that file's error
 def test_the_reader_process_dying_is_the_files_error_and_the_next_file_gets_a_new_one(monkeypatch):
+    assert read_workbook(h.valid_return(), "先读一个.xlsx").sheets  # a reader process is there, warm
     real_submit = read.READER.submit
 
     def submit_and_kill(*args):
+        readers = list(read.READER._pool._processes.values())
+        for proc in readers:  # stopped first, so that it cannot finish the job before it is killed
+            os.kill(proc.pid, signal.SIGSTOP)
         fut = real_submit(*args)
-        for proc in list(read.READER._pool._processes.values()):
+        for proc in readers:
             os.kill(proc.pid, signal.SIGKILL)
         return fut
 
