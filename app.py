@@ -10,8 +10,6 @@ from ui.common import ensure_database, favicon, page_chrome, show_failure
 st.set_page_config(page_title="科技创新合作监测平台", page_icon=favicon(), layout="wide")
 page_chrome()
 
-ensure_database()
-
 # (file, title, material icon, url path); a page appears once its file exists.
 SECTIONS = {
     "进展监测": [
@@ -37,6 +35,8 @@ pages = {
 }
 nav = st.navigation({k: v for k, v in pages.items() if v})
 st.sidebar.caption("内蒙古自治区科技创新合作三年行动计划（2018-2020年）实施监测")
+# after st.navigation: the sidebar shows the Chinese page titles, also while the demo is being built
+ensure_database()
 try:
     nav.run()
 except Exception as exc:  # no traceback on a page: a Chinese message, the traceback in <db>.log

@@ -17,7 +17,10 @@ Example:
 from __future__ import annotations
 
 import io
+import json
+import os
 import random
+import shutil
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -278,6 +281,111 @@ def build_demo(db_path: Path | str, progress: Callable[[int, int, str], None] | 
             progress(i, len(returns), name)
     set_meta(db_path, "dataset", "demo")
     return loaded
+
+
+# --------------------------------------------------------------------------
+# The demo database appears whole or not at all
+def _building_dir(db_path: Path) -> Path:
+    """Where a demo database is built before it is moved into place (same folder: renames are atomic)."""
+    return db_path.parent / f".{db_path.name}.demo-building"
+
+
+def _progress_file(db_path: Path) -> Path:
+    return _building_dir(db_path) / "progress.json"
+
+
+def demo_state(db_path: Path | str) -> str:
+    """'ready' (a database is in place: a finished demo, real data, or empty after the demo
+    was archived), 'missing' (nothing there yet) or 'incomplete' (a demo build that an
+    earlier version left half-done: demo returns only, without the completion marker,
+    the ``dataset = demo`` meta written as the build's last step)."""
+    from .store import connect, get_meta
+
+    db_path = Path(db_path)
+    if not db_path.exists():
+        return "missing"
+    try:
+        with connect(db_path, on_wait=None) as con:
+            if get_meta(con, "dataset") == "demo":
+                return "ready"
+            sources = [r[0] for r in con.execute("SELECT DISTINCT source FROM submissions").fetchall()]
+    except Exception:  # not a database of ours, or no tables yet: leave it to init_db and the pages
+        return "ready"
+    return "incomplete" if sources == ["demo"] else "ready"
+
+
+def build_progress(db_path: Path | str) -> tuple[int, int, str] | None:
+    """(done, total, file name) of the demo build under way for ``db_path``, or None."""
+    try:
+        p = json.loads(_progress_file(Path(db_path)).read_text(encoding="utf-8"))
+        return int(p["done"]), int(p["total"]), str(p["name"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def build_demo_atomic(db_path: Path | str, progress: Callable[[int, int, str], None] | None = None) -> bool:
+    """Build the demo database beside ``db_path`` and move it into place when it is complete.
+
+    One builder at a time (a lock file beside the database); a second caller
+    waits for the first and then finds the database ready. A build cut short
+    (the process killed) leaves only its building folder, which the next build
+    clears; a half-built demo from an earlier version is moved to
+    ``archive/`` (not deleted) and built again. Progress is written to a file
+    that any process can read (``build_progress``). Returns True when this call
+    built the database, False when it was already there.
+    """
+    from filelock import FileLock
+
+    from .store import archive_path, files_dir, set_meta
+
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(db_path) + ".demo-lock"):
+        state = demo_state(db_path)
+        if state == "ready":
+            return False
+        if state == "incomplete":
+            target = archive_path(db_path, "demo-incomplete")
+            target.mkdir(parents=True)
+            for src in (db_path, db_path.with_name(db_path.name + ".wal"), files_dir(db_path)):
+                if src.exists():
+                    os.replace(src, target / src.name)
+        work = _building_dir(db_path)
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        tmp_db = work / db_path.name
+
+        def tick(done: int, total: int, name: str) -> None:
+            tmp = _progress_file(db_path).with_suffix(".tmp")
+            tmp.write_text(json.dumps({"done": done, "total": total, "name": name}, ensure_ascii=False),
+                           encoding="utf-8")
+            os.replace(tmp, _progress_file(db_path))
+            if progress:
+                progress(done, total, name)
+
+        tick(0, len(PERIODS) * len(UNIT_WEIGHT), "")  # about right until the returns are made
+        build_demo(tmp_db, progress=tick)  # ends with the completion marker (dataset = demo)
+        set_meta(tmp_db, "demo_built_at", datetime.now().isoformat(timespec="seconds"))
+        # originals first, then the database: the database appearing is what says "complete"
+        _move_folder(files_dir(tmp_db), files_dir(db_path))
+        os.replace(tmp_db, db_path)
+        shutil.rmtree(work, ignore_errors=True)
+    return True
+
+
+def _move_folder(src: Path, dst: Path) -> None:
+    """Move a folder of originals into place; into an existing one file by file (names are content hashes)."""
+    if not src.exists():
+        return
+    try:
+        os.replace(src, dst)  # absent or empty target
+        return
+    except OSError:
+        pass
+    for f in src.rglob("*"):
+        if f.is_file():
+            (dst / f.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(f, dst / f.relative_to(src))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -539,6 +539,18 @@ def data_version(db_path: Path | str) -> tuple:
     return tuple(out)
 
 
+def archive_path(db_path: Path | str, label: str) -> Path:
+    """A new, unused ``<db dir>/archive/<label>-<timestamp>[-n]/`` (not created)."""
+    db_path = Path(db_path)
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in label) or "archive"
+    base = db_path.parent / "archive" / f"{safe}-{datetime.now():%Y%m%d-%H%M%S}"
+    target, n = base, 1
+    while target.exists():
+        n += 1
+        target = base.with_name(f"{base.name}-{n}")
+    return target
+
+
 def archive_database(db_path: Path | str, label: str) -> Path:
     """Set the database aside and start an empty one in its place; nothing is deleted.
 
@@ -548,12 +560,7 @@ def archive_database(db_path: Path | str, label: str) -> Path:
     ``db_path``. Returns the archive folder.
     """
     db_path = Path(db_path)
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in label) or "archive"
-    base = db_path.parent / "archive" / f"{safe}-{datetime.now():%Y%m%d-%H%M%S}"
-    target, n = base, 1
-    while target.exists():
-        n += 1
-        target = base.with_name(f"{base.name}-{n}")
+    target = archive_path(db_path, label)
     lock = FileLock(str(db_path) + ".lock")
     try:
         lock.acquire(timeout=BUSY_TIMEOUT)

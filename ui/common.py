@@ -5,6 +5,8 @@ import json
 import os
 import re
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -132,20 +134,79 @@ def data_key() -> tuple:
 
 
 def ensure_database() -> None:
-    """First start on a fresh machine: build the demo database through the real pipeline."""
+    """First start on a fresh machine: the demo database, built through the real pipeline.
+
+    The build runs in a background thread of the server (``pipelines.demo.build_demo_atomic``:
+    a temporary database moved into place when complete, under a file lock), not in
+    the visitor's script run: closing or reloading the tab neither stops nor breaks it,
+    and every visitor meanwhile sees the same progress. Rejected originals past their
+    retention are cleaned once per server process.
+    """
+    from pipelines.demo import demo_state
+
     path = db_path()
-    if path.exists():
-        store.init_db(path)
-        return
-    from pipelines.demo import build_demo
+    if demo_state(path) != "ready":
+        _start_demo_build(path)
+        _wait_for_demo(path)
+    store.init_db(path)
+    _clean_rejected_originals(str(path))
 
-    bar = st.progress(0.0, text="首次启动：正在用演示报表生成演示数据库…")
 
-    def tick(done: int, total: int, name: str) -> None:
-        bar.progress(done / max(total, 1), text=f"首次启动：正在载入演示报表 {done}/{total}：{name}")
+_BUILDS: dict[str, threading.Thread] = {}
+_BUILDS_LOCK = threading.Lock()
+_BUILD_FAILED: dict[str, str] = {}
 
-    build_demo(path, progress=tick)
+
+def _start_demo_build(path: Path) -> None:
+    """One background build per database per process (the file lock covers other processes)."""
+    with _BUILDS_LOCK:
+        t = _BUILDS.get(str(path))
+        if t is not None and t.is_alive():
+            return
+        _BUILD_FAILED.pop(str(path), None)
+        t = threading.Thread(target=_build_demo, args=(path,), name="demo-build", daemon=True)
+        _BUILDS[str(path)] = t
+        t.start()
+
+
+def _build_demo(path: Path) -> None:
+    from pipelines.demo import build_demo_atomic
+
+    try:
+        build_demo_atomic(path)
+    except Exception as exc:  # said on the page; the traceback in <db>.log
+        _BUILD_FAILED[str(path)] = log_failure(exc, "demo build")
+
+
+def _wait_for_demo(path: Path) -> None:
+    """Chinese progress of the demo build until the database is in place."""
+    from pipelines.demo import build_progress, demo_state
+
+    st.markdown("### 首次启动：正在生成演示数据库")
+    st.caption("系统正用生成的演示报表（非真实报送）经与正式报送相同的检查和载入建立演示数据库，约需半分钟。"
+               "关闭或刷新本页不会中断生成；完成后页面自动显示。")
+    bar = st.progress(0.0, text="正在准备演示报表…")
+    while demo_state(path) != "ready":
+        failed = _BUILD_FAILED.get(str(path))
+        if failed:
+            bar.empty()
+            st.error(f"演示数据库未能生成：{failed}", icon=":material/error:")
+            st.stop()
+        p = build_progress(path)
+        if p and p[1]:
+            done, total, name = p
+            bar.progress(done / total, text=f"正在载入演示报表 {done}/{total}：{esc(name)}" if done
+                         else f"正在生成{total}份演示报表…")
+        time.sleep(0.5)
+        _start_demo_build(path)  # a build another process left unfinished (it died): take over
     bar.empty()
+    st.rerun()
+
+
+@st.cache_resource(show_spinner=False)
+def _clean_rejected_originals(path: str) -> int:
+    """Delete rejected originals past their retention (settings.yaml), once per server process."""
+    return len(store.cleanup_rejected_originals(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

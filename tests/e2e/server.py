@@ -1,6 +1,6 @@
 """Start the real app for browser tests: ``with running_app(db) as base_url: ...``.
 
-The server runs ``streamlit run app.py`` in its own process group on a free
+The server runs ``streamlit run app.py`` (through ``ui.launch``, as scripts/run-app.sh) in its own process group on a free
 port, headless and without usage statistics, against the database given (the
 ``KJHZ_DB`` environment variable). Startup waits for ``/_stcore/health``; the
 server's output goes to a log file that is printed when startup fails or the
@@ -60,7 +60,7 @@ def running_app(db_path: Path | str, port: int | None = None, *, timeout: float 
     base = f"http://127.0.0.1:{port}"
     log = Path(tempfile.mkdtemp(prefix="kjhz-e2e-")) / "streamlit.log"
     full_env = {**os.environ, "KJHZ_DB": str(db_path), "PYTHONUNBUFFERED": "1", **(env or {})}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+    cmd = [sys.executable, "-m", "ui.launch",  # streamlit run app.py, as scripts/run-app.sh starts it
            "--server.port", str(port), "--server.address", "127.0.0.1",
            "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
