@@ -10,7 +10,7 @@ import streamlit as st
 from pipelines.briefing import DOCX_MIME, ZIP_MIME, pack_for
 from pipelines.narrative import briefing_figures, narrative
 from ui import filters
-from ui.common import data_key, db_path, page_header, print_view, q, reference, require_data, show_chart
+from ui.common import data_key, db_path, esc, page_header, print_view, q, reference, require_data, show_chart
 
 
 
@@ -47,17 +47,18 @@ right.download_button("下载全部图表（PNG，zip）", lambda: pack(data_key
                       file_name=f"简报图表_{stem}.zip", mime=ZIP_MIME, icon=":material/folder_zip:",
                       on_click="ignore", help="每张图一个 PNG（2400 像素宽），含标题、截止日期和数据来源")
 
-st.markdown(f"### {text.title}")
-st.markdown(f"**{text.subtitle}**")
+# the text is generated from reference names and numbers; escaped all the same (shown as written)
+st.markdown(f"### {esc(text.title)}")
+st.markdown(f"**{esc(text.subtitle)}**")
 for section in text.sections:
-    st.markdown(f"#### {section.heading}")
+    st.markdown(f"#### {esc(section.heading)}")
     for p in section.paragraphs:
-        st.markdown(p)
+        st.markdown(esc(p))
 
 st.markdown("#### 关键数据")
 cols = st.columns(4)
 for i, (label, value) in enumerate(text.key_figures):
-    cols[i % 4].metric(label, value)
+    cols[i % 4].metric(esc(label), esc(value))
 
 with st.expander("复制全文（纯文本）", expanded=False):
     st.code(text.text(), language=None, wrap_lines=True)

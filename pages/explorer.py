@@ -2,8 +2,6 @@
 (file, sheet, Excel row, version), and a download to Excel of exactly what is shown."""
 from __future__ import annotations
 
-from datetime import datetime
-
 import pandas as pd
 import streamlit as st
 
@@ -129,11 +127,9 @@ else:
 
     def download() -> bytes:
         everything = to_display(q("items_at", as_of, **args))
-        heading = pd.DataFrame({"项目": ["内容", "截止日期", "范围", "筛选条件", "行数", "统计口径", "导出时间"],
-                                "说明": ["合作事项明细", fmt_date(as_of), scope, describe_page(), f"{len(everything)} 行",
-                                       "各单位截至该日期最近一期报表中的事项；「计入统计」为“否”的事项已终止，不计入各项统计",
-                                       datetime.now().strftime("%Y-%m-%d %H:%M")]})
-        return excel_bytes({"说明": heading, "合作事项明细": everything})
+        basis = "各单位截至该日期最近一期报表中的事项；「计入统计」为“否”的事项已终止，不计入各项统计"
+        return excel_bytes({"合作事项明细": everything}, content="合作事项明细", scope=scope, as_of=as_of,
+                           filters=describe_page(), extra=[("行数", f"{len(everything)} 行"), ("统计口径", basis)])
 
     big = total > BIG_EXCEL
     cols = st.columns(2 if big else 1)

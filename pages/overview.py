@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from pipelines.export import PERCENT
 from pipelines.figures import STATUS_COLORS, progress_bars
 from pipelines.progress import coverage_phrase, data_end, indicator_sentence, sentences_for, summary_sentence
 from pipelines.vocab import STATE_CURRENT, STATE_NO_RETURN, STATUS_ORDER, STATUS_PARTIAL, VERDICTS, pct
@@ -61,6 +62,8 @@ show_chart(progress_bars(table, as_of, scope, coverage), key="overview_bars")
 
 st.subheader("指标进展表")
 subset = bool(flt.units)
+
+
 def source_periods(first, last) -> str:
     """Which period ends the figures come from: one date, or the range when some are carried."""
     if last is None or pd.isna(last):
@@ -97,8 +100,18 @@ show_table(show.style.map(_colour, subset=["状态"]), hide_index=True, width="s
 st.caption("完成率 =（累计值 − 基期值）÷（目标值 − 基期值）；时间进度 = 计划已过月数 ÷ 36个月（月内按天折算）；"
            "差距 = 完成率 − 时间进度。状态：完成率≥100%为已完成；差距≥0为超前；−10～0个百分点为略滞后；低于−10为滞后；"
            "有单位缺报（没有任何数字）的指标为数据不全，只列数字、不作判断。「数据来自」是数字所属报表的报告期末。")
-st.download_button("下载指标进展表（Excel）", excel_bytes({"指标进展": show.assign(累计值=table["value"])}),
-                   file_name=f"指标进展_{as_of.isoformat()}.xlsx", icon=":material/download:")
+rate_col = "占全区目标" if subset else "完成率"
+numeric = show.assign(**{  # numbers stay numbers: percentages as 0.5 shown 50.0%
+    "累计值": table["value"], rate_col: table["completion_rate"], "时间进度": table["time_progress"],
+    "差距（百分点）": table["gap_pp"].round(1).where(table["status"].isin(VERDICTS)),
+})
+st.download_button("下载指标进展表（Excel）", lambda: excel_bytes(
+    {"指标进展": numeric}, content="各项指标累计值、完成率、时间进度和状态", scope=scope, as_of=as_of,
+    filters=f"填报单位：{scope}" if flt.units else None,
+    formats={"指标进展": {rate_col: PERCENT, "时间进度": PERCENT, "差距（百分点）": "+0.0;-0.0;0.0"}},
+    extra=[("数据依据", coverage + (f"；数字截至{fmt_date(figures_end)}" if figures_end and figures_end < as_of else "")),
+           ("计算方法", "完成率 =（累计值 − 基期值）÷（目标值 − 基期值）；差距 = 完成率 − 时间进度（百分点）")]),
+    file_name=f"指标进展_{scope}_{as_of.isoformat()}.xlsx", icon=":material/download:", on_click="ignore")
 
 with st.expander("可直接引用的表述", expanded=False):
     sents = sentences_for(ref)

@@ -11,7 +11,7 @@ from pipelines.figures import (
 )
 from ui import filters
 from ui.common import (
-    excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart, show_table, table_height,
+    excel_bytes, page_header, q, reference, require_data, show_chart, show_table, table_height,
 )
 
 ref = reference()
@@ -96,10 +96,9 @@ else:
     show_table(show, hide_index=True, width="stretch",
                  column_config={"相关事项投入经费（万元）": st.column_config.NumberColumn(format="%.1f")})
     st.caption("「相关事项投入经费」为该合作方参与事项的经费合计；一项事项有多个合作方时，其经费在每个合作方下都计入，各行不可相加。")
-    heading = pd.DataFrame({"项目": ["内容", "截止日期", "范围", "筛选条件", "统计口径"],
-                            "说明": ["各合作国家（地区）的在册合作事项", fmt_date(as_of), scope, flt.describe() or "无",
-                                   "各单位截至该日期最近一期报表中的在册事项，不含已终止事项；"
-                                   "中国香港、中国澳门、中国台湾为中国的地区，列入国内"]})
-    st.download_button("下载合作方明细表（Excel）", lambda: excel_bytes({"说明": heading, "合作方": show}),
+    st.download_button("下载合作方明细表（Excel）", lambda: excel_bytes(
+        {"合作方": show}, content="各合作国家（地区）的在册合作事项", scope=scope, as_of=as_of, filters=flt.describe(),
+        extra=[("统计口径", "各单位截至该日期最近一期报表中的在册事项，不含已终止事项；"
+                        "中国香港、中国澳门、中国台湾为中国的地区，列入国内")]),
                        file_name=f"按国别汇总_{as_of.isoformat()}.xlsx", icon=":material/download:",
                        on_click="ignore")

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from pipelines import figures as F
+from pipelines.export import PERCENT
 from pipelines.normalise import parse_period
 from pipelines.progress import STATUS_ORDER
 from pipelines.queries import REGION_MEASURES
@@ -176,16 +177,16 @@ show_chart(F.unit_indicator_heatmap(matrix, hm, hm_title, F.subtitle(SCOPE, as_o
            key=f"region_heatmap_{hm}_{as_of}")
 st.download_button(
     "下载各盟市各指标数据（Excel）",
-    excel_bytes({"各盟市各指标": matrix.assign(
-        share_of_region=matrix["share_of_region"].map(pct), share_of_target=matrix["share_of_target"].map(pct),
-        completion_rate=matrix["completion_rate"].map(pct))[
+    lambda: excel_bytes({"各盟市各指标": matrix[
         ["unit_name", "indicator_code", "indicator_name", "measure", "value", "period_label", "state",
          "share_of_region", "share_of_target", "alloc_target", "completion_rate", "status"]].rename(columns={
             "unit_name": "单位", "indicator_code": "编码", "indicator_name": "指标", "measure": "计量单位",
             "value": "累计值", "period_label": "数据来自", "state": "报送情况", "share_of_region": "占全区合计",
             "share_of_target": "占全区目标", "alloc_target": "分解目标", "completion_rate": "完成率",
-            "status": "状态"})}),
-    file_name=f"各盟市各指标_{as_of.isoformat()}.xlsx", icon=":material/download:")
+            "status": "状态"})}, content="各盟市各项指标的累计值、占全区合计与占全区目标的比例", scope=SCOPE,
+        as_of=as_of, formats={"各盟市各指标": {"占全区合计": PERCENT, "占全区目标": PERCENT, "完成率": PERCENT}},
+        extra=[("数据依据", coverage), ("说明", "「报送情况」为结转的，数字沿用更早报告期的报表（见「数据来自」）")]),
+    file_name=f"各盟市各指标_{as_of.isoformat()}.xlsx", icon=":material/download:", on_click="ignore")
 
 clicked = _picked(ev_map) or _picked(ev_rank)
 if clicked and flt.units != (clicked,):
@@ -291,8 +292,11 @@ else:
             "来源": [f"{f} 表2第{r}行" for f, r in zip(it["file_name"], it["source_row"])],
         })
         show_table(view, hide_index=True, width="stretch", height=table_height(len(view), cap=None, max_px=420))
-        st.download_button(f"下载{name}合作事项（Excel）", excel_bytes({"合作事项": view}),
-                           file_name=f"{name}_合作事项_{as_of.isoformat()}.xlsx", icon=":material/download:")
+        st.download_button(f"下载{name}合作事项（Excel）", lambda: excel_bytes(
+            {"合作事项": view}, content=f"{name}的合作事项" + ("（含已终止）" if with_ended else "（在册）"),
+            scope=name, as_of=as_of, filters=flt.describe(),
+            extra=[("所用报表", f"{_label(items['period_code'].iloc[0])}报表第{int(items['version'].iloc[0])}版")]),
+            file_name=f"{name}_合作事项_{as_of.isoformat()}.xlsx", icon=":material/download:", on_click="ignore")
 
 st.markdown("#### 报送记录")
 hist = q("reporting_matrix", today=date.today(), units=(code,), end=as_of)

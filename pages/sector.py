@@ -74,9 +74,8 @@ else:
         "投入经费（万元）": tbl["funding"].round(1), "填报经费的事项（项）": tbl["funded"].astype(int),
     }).merge(wide, left_on="领域编码", right_index=True, how="left")
     show_table(show, hide_index=True, width="stretch")
-    heading = pd.DataFrame({"项目": ["内容", "截止日期", "范围", "筛选条件", "统计口径"],
-                            "说明": ["各领域在册合作事项数与投入经费（按事项类别）", fmt_date(as_of), scope,
-                                   flt.describe() or "无", "各单位截至该日期最近一期报表中的在册事项，不含已终止事项"]})
-    st.download_button("下载各领域汇总表（Excel）", lambda: excel_bytes({"说明": heading, "各领域汇总": show}),
+    st.download_button("下载各领域汇总表（Excel）", lambda: excel_bytes(
+        {"各领域汇总": show}, content="各领域在册合作事项数与投入经费（按事项类别）", scope=scope, as_of=as_of,
+        filters=flt.describe(), extra=[("统计口径", "各单位截至该日期最近一期报表中的在册事项，不含已终止事项")]),
                        file_name=f"按领域汇总_{as_of.isoformat()}.xlsx", icon=":material/download:",
                        on_click="ignore")

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from pipelines import figures as F
+from pipelines.export import PERCENT
 from pipelines.vocab import pct
 from ui import filters
 from ui.common import (
@@ -120,16 +121,24 @@ if indicator == "all":
     with st.expander("可直接引用的表述", expanded=False):
         for r in proj.itertuples():
             st.code(r.sentence + (r.sentence_recent or ""), language=None, wrap_lines=True)
-    st.download_button("下载趋势与推算（Excel）", excel_bytes({
-        "推算": table,
-        "各期数值": series.assign(完成率=series["completion_rate"].map(pct), 时间进度=series["time_progress"].map(pct))[
+    rate_cols = [c for c in table.columns if c.endswith("率") or c.endswith("占全区目标")]
+    numeric = table.assign(**{c: proj[src].to_numpy() for c, src in (
+        ("完成率", "completion_rate"), ("平均速度达成率", "proj_avg_rate"), ("近一年速度达成率", "proj_recent_rate"),
+        ("平均速度：占全区目标", "proj_avg_rate"), ("近一年速度：占全区目标", "proj_recent_rate")) if c in table})
+    st.download_button("下载趋势与推算（Excel）", lambda: excel_bytes({
+        "推算": numeric,
+        "各期数值": series.assign(完成率=series["completion_rate"], 时间进度=series["time_progress"])[
             ["as_of", "indicator_code", "short_name", "value", "planned_value", "完成率", "时间进度", "status",
              "units_current", "units_carried", "units_missing", "carried_note", "missing_note"]].rename(columns={
                 "as_of": "报告期末", "indicator_code": "编码", "short_name": "指标", "value": "累计值",
                 "planned_value": "按时间进度应达到", "status": "状态", "units_current": "当期单位数",
                 "units_carried": "沿用单位数", "units_missing": "未报单位数", "carried_note": "沿用说明",
                 "missing_note": "未报单位"}),
-    }), file_name=f"进度趋势_{as_of.isoformat()}.xlsx", icon=":material/download:")
+    }, content="各项指标各报告期的累计值与按目前速度的推算", scope=scope, as_of=as_of,
+        filters=f"填报单位：{scope}" if units else None,
+        formats={"推算": {c: PERCENT for c in rate_cols}, "各期数值": {"完成率": PERCENT, "时间进度": PERCENT}},
+        extra=[("推算方法", "平均速度：计划开始以来的平均速度直线外推；近一年速度：最近一年的速度外推")]),
+        file_name=f"进度趋势_{as_of.isoformat()}.xlsx", icon=":material/download:", on_click="ignore")
 else:
     with c2:
         axis = st.radio("纵轴", ["value", "rate"], key=filters.url_choice("trends", "axis", ["value", "rate"], "value", "纵轴"),

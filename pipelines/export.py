@@ -133,6 +133,26 @@ def sheet_title(name: str, taken: Iterable[str] = ()) -> str:
     return title
 
 
+def export_notes(content: str, *, scope: str, source: str, demo: bool, as_of: date | None = None,
+                 filters: str | None = None, extra: Sequence[tuple[str, object]] = (),
+                 exported_at: datetime | None = None) -> list[tuple[str, object]]:
+    """The 说明 sheet every Excel export starts with, so the file stands alone: what it holds, the
+    scope, the filters, the as-of date, the source, demo data or not, and when it was exported
+    (``extra``: further (项目, 说明) rows, e.g. 统计口径, before the export time)."""
+    from .vocab import date_zh
+
+    return [
+        ("内容", content),
+        ("范围", scope),
+        ("筛选条件", filters or "无"),
+        ("截止日期", date_zh(as_of) if as_of is not None else "—"),
+        ("数据来源", source),
+        ("数据性质", "演示数据（系统生成，非真实报送，请勿引用）" if demo else "正式报送数据"),
+        *extra,
+        ("导出时间", f"{exported_at or datetime.now():%Y-%m-%d %H:%M}"),
+    ]
+
+
 def notes_frame(notes: Mapping[str, object] | Sequence[tuple[str, object]]) -> pd.DataFrame:
     pairs = list(notes.items()) if isinstance(notes, Mapping) else [tuple(p) for p in notes]
     return pd.DataFrame(pairs, columns=list(NOTES_HEADERS))

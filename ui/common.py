@@ -359,8 +359,16 @@ def _export_popover(fig, key: str, title: str, demo: bool = False) -> None:
             st.caption("图表已变化，请重新生成。")
 
 
-# Every download goes through the one safe writer (text stays text, never a formula).
-excel_bytes = write_workbook
+def excel_bytes(sheets: dict, *, content: str, scope: str = "全区", as_of=None, filters: str | None = None,
+                formats: dict | None = None, extra=()) -> bytes:
+    """Every page's Excel download, through the one safe writer (text stays text, never a formula):
+    a 说明 sheet first (what, scope, filters, as-of date, source, demo or not, export time), then
+    ``sheets``; ``formats`` keeps numbers numeric (percentages as 0.5 with ``PERCENT``)."""
+    from pipelines.export import export_notes
+
+    notes = export_notes(content, scope=scope, as_of=as_of, filters=filters, source=reference().source_note,
+                         demo=bool(q("is_demo")), extra=extra)
+    return write_workbook(sheets, formats=formats, notes=notes)
 
 
 def show_table(data, **kwargs):
