@@ -31,7 +31,7 @@ as_of = flt.as_of
 scope = flt.scope()
 units = list(flt.units) or None
 if flt.units:
-    st.info(f"只统计所选单位（{scope}）的合计；完成率、时间进度和推算仍以全区目标为分母。"
+    st.info(f"只统计所选单位（{scope}）的合计：比例为占全区目标的比例（目标未分解到单位），不画时间进度线、不作判断。"
             "清除左侧「填报单位」筛选可看全区。", icon=":material/filter_alt:")
 
 

@@ -287,3 +287,23 @@ def test_progress_cli_json_says_what_the_figures_rest_on(db):
     assert (i09["units_current"], i09["units_carried"], i09["units_missing"]) == (1, 1, 11)
     assert i09["status"] == "数据不全"
     assert doc["headline"].startswith("截至2019年9月底，全区")
+
+
+def test_charts_say_when_figures_are_older_and_draw_no_time_line_for_a_part_of_the_region(db):
+    from pipelines import queries as Q
+    from pipelines.figures import progress_bars, trend_chart, trend_small_multiples
+
+    load_everyone_else(db, "2019H1", {"I09": 10})
+    full = table_at(db, date(2019, 9, 30)).reset_index()
+    assert "数据截至2019年6月30日" in progress_bars(full, date(2019, 9, 30)).layout.title.subtitle.text
+    with connect(db) as con:
+        part = Q.region_series(con, units=["150100"])
+        whole = Q.region_series(con)
+    ref = load_reference()
+    one = part[part["indicator_code"] == "I09"]
+    names = {tr.name for tr in trend_chart(one, None, ref.plan.start, ref.plan.end, date(2019, 6, 30), "呼和浩特市").data}
+    assert not any("时间进度" in (n or "") for n in names)
+    assert any("时间进度" in (tr.name or "") for tr in trend_chart(
+        whole[whole["indicator_code"] == "I09"], None, ref.plan.start, ref.plan.end, date(2019, 6, 30)).data)
+    grid = trend_small_multiples(part, date(2019, 6, 30), "呼和浩特市")
+    assert not any(tr.name == "时间进度" for tr in grid.data) and "占全区目标" in grid.layout.title.text

@@ -6,7 +6,8 @@ from datetime import date
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..vocab import STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, STATUS_SUBSET
+from ..progress import data_end
+from ..vocab import STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, STATUS_SUBSET, date_zh
 from .base import STATUS_COLORS, TIME_COLOR, _legend_under_subtitle, empty_figure, finish, subtitle
 
 
@@ -17,7 +18,10 @@ def progress_bars(table: pd.DataFrame, as_of: date, scope: str = "全区", extra
     without the 时间进度 line (unlike things). Indicators with units missing (数据不全) are grey.
     """
     subset = bool(len(table)) and (table["status"] == STATUS_SUBSET).any()
-    title = f"{scope}科技创新合作指标{'占全区目标比例' if subset else '完成率'}与时间进度"
+    title = f"{scope}科技创新合作指标" + ("占全区目标比例" if subset else "完成率与时间进度")
+    end = data_end(table) if "latest_period_end" in table and len(table) else None
+    if end is not None and end < as_of:  # figures older than the date: the chart says so too
+        extra = " · ".join(x for x in (f"数据截至{date_zh(end)}", extra) if x)
     sub = subtitle(scope, as_of, extra)
     if table.empty:
         return empty_figure(title, sub, "暂无数据")

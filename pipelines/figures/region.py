@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .. import geo as _geo
-from ..vocab import STATE_CARRIED, STATE_NOT_REPORTED, STATUS_DONE, date_zh, pct
+from ..vocab import STATE_CARRIED, STATE_NOT_REPORTED, STATUS_DONE, STATUS_SUBSET, date_zh, pct
 from .base import (
     NO_DATA_COLOR, SEQUENCE, STATUS_COLORS, TIME_COLOR, _fit_footer, _footer_height, _legend_under_subtitle,
     _map_footer, _map_note, _wrap, empty_figure, finish, subtitle,
@@ -296,17 +296,20 @@ def trend_chart(s: pd.DataFrame, proj: dict | None, plan_start: date, plan_end: 
     b, t = float(first["baseline"]), float(first["target"])
     span = t - b if t != b else 1.0
     rate = mode == "rate"
+    # part of the region (不作判断): its sum is not compared with the region's target or time path
+    subset = bool((s["status"] == STATUS_SUBSET).any())
 
     def y_of(v):
         return None if v is None or pd.isna(v) else ((float(v) - b) / span * 100 if rate else float(v))
 
     fig = go.Figure()
-    fig.add_scatter(x=[plan_start, plan_end], y=[y_of(b), y_of(t)], mode="lines",
-                    name="时间进度" if rate else "按时间进度应达到（基期值→目标值）",
-                    line=dict(color=TIME_COLOR, dash="dash", width=2), hoverinfo="skip")
-    fig.add_hline(y=y_of(t), line=dict(color=STATUS_COLORS[STATUS_DONE], width=1.5, dash="dot"),
-                  annotation_text=("目标 100%" if rate else f"目标 {int(t)}{measure}"), annotation_position="top left",
-                  annotation_font=dict(color=STATUS_COLORS[STATUS_DONE]))
+    if not subset:
+        fig.add_scatter(x=[plan_start, plan_end], y=[y_of(b), y_of(t)], mode="lines",
+                        name="时间进度" if rate else "按时间进度应达到（基期值→目标值）",
+                        line=dict(color=TIME_COLOR, dash="dash", width=2), hoverinfo="skip")
+        fig.add_hline(y=y_of(t), line=dict(color=STATUS_COLORS[STATUS_DONE], width=1.5, dash="dot"),
+                      annotation_text=("目标 100%" if rate else f"目标 {int(t)}{measure}"),
+                      annotation_position="top left", annotation_font=dict(color=STATUS_COLORS[STATUS_DONE]))
     s = s.sort_values("as_of")
     partial = ((s["units_carried"] > 0) | (s["units_missing"] > 0)).tolist()
     fig.add_scatter(
@@ -335,10 +338,13 @@ def trend_chart(s: pd.DataFrame, proj: dict | None, plan_start: date, plan_end: 
     tv, tt = _half_year_ticks(plan_start, plan_end)
     fig.update_xaxes(title="报告期末", tickvals=tv, ticktext=tt, range=[plan_start - pd.Timedelta(days=40),
                                                                     plan_end + pd.Timedelta(days=110)])
-    fig.update_yaxes(title="完成率（%）" if rate else f"累计值（{measure}）", rangemode="tozero")
+    fig.update_yaxes(title=("占全区目标（%）" if subset else "完成率（%）") if rate else f"累计值（{measure}）",
+                     rangemode="tozero")
     height = 560
     fig.update_layout(margin=dict(t=135), legend=_legend_under_subtitle(height))
     foot = "空心点：该期有单位沿用更早报告期的数字或未报送（悬停查看）" + (f"；{note}" if note else "")
+    if subset:
+        foot += "<br>所选单位的合计：目标未分解到单位，不画时间进度线和目标线"
     return finish(fig, title, sub, note=foot, height=height)
 
 
@@ -351,8 +357,11 @@ def trend_small_multiples(series: pd.DataFrame, as_of: date, scope: str = "全�
 
     from plotly.subplots import make_subplots
 
-    title = f"{scope}各项指标完成率走势与时间进度"
-    sub = subtitle(scope, as_of, "纵轴为完成率（%），灰色虚线为时间进度")
+    # part of the region (不作判断): shares of the region's targets, not compared with 时间进度
+    subset = bool(len(series)) and bool((series["status"] == STATUS_SUBSET).any())
+    title = f"{scope}各项指标" + ("占全区目标比例走势" if subset else "完成率走势与时间进度")
+    sub = subtitle(scope, as_of, "纵轴为占全区目标的比例（%）；目标未分解到单位，不与时间进度比较" if subset
+                   else "纵轴为完成率（%），灰色虚线为时间进度")
     if series.empty or series["value"].isna().all():
         return empty_figure(title, sub, "所选范围内尚无报送数据", height=480)
     inds = series.drop_duplicates("indicator_code")
@@ -368,8 +377,10 @@ def trend_small_multiples(series: pd.DataFrame, as_of: date, scope: str = "全�
     for k, code in enumerate(inds["indicator_code"]):
         r, c = k // cols + 1, k % cols + 1
         s = series[series["indicator_code"] == code].sort_values("as_of")
-        fig.add_scatter(x=[start, end], y=[0, 100], mode="lines", line=dict(color=TIME_COLOR, dash="dash", width=1.5),
-                        name="时间进度", legendgroup="tp", showlegend=k == 0, hoverinfo="skip", row=r, col=c)
+        if not subset:
+            fig.add_scatter(x=[start, end], y=[0, 100], mode="lines",
+                            line=dict(color=TIME_COLOR, dash="dash", width=1.5),
+                            name="时间进度", legendgroup="tp", showlegend=k == 0, hoverinfo="skip", row=r, col=c)
         y = (s["completion_rate"] * 100).tolist()
         top = max(top, *(v + 10 for v in y if not pd.isna(v))) if any(not pd.isna(v) for v in y) else top
         partial = ((s["units_carried"] > 0) | (s["units_missing"] > 0)).tolist()
