@@ -14,6 +14,7 @@ import streamlit as st
 from pipelines import store
 from pipelines.diff import issues_table
 from pipelines.normalise import parse_period, period_label
+from pipelines.vocab import rejected_retention_days
 from ui import filters
 from ui.common import db_path, esc, esc_table, fmt_date, page_header, q, reference, show_table
 
@@ -176,6 +177,8 @@ def _version(r, label: str) -> None:
         if path is not None:
             c[3].download_button("下载原始文件", data=lambda p=path: p.read_bytes(), file_name=r.file_name,
                                  key=f"orig_{sid}", on_click="ignore", icon=":material/download:")
+        elif r.status == "rejected":
+            c[3].caption(f"未通过检查的原始文件只保留{rejected_retention_days(ref):g}天，已清理")
         else:
             c[3].caption("原始文件不在文件夹中")
         _issues(sid)

@@ -729,3 +729,15 @@ def test_a_link_parameter_is_shown_as_text(monkeypatch, small_db):
     at.run()
     notice = [i.value for i in at.info if "链接中的报告期" in i.value]
     assert notice == [r"链接中的报告期「\[x\]\(http\:\/\/evil\)」无法识别，已显示全部报告期。"]
+
+
+def test_history_says_a_rejected_original_was_cleaned_after_its_retention(monkeypatch, small_db):
+    from datetime import datetime, timedelta
+
+    bad = corrupt({(T1, "D12"): "若干"})
+    assert ingest_bytes(small_db, bad, "旧的错误报表.xlsx", received_at=datetime.now() - timedelta(days=60)
+                        ).status == "rejected"
+    assert len(store.cleanup_rejected_originals(small_db)) == 1
+    at = open_page(monkeypatch, small_db, page="pages/history.py")
+    assert "未通过检查的原始文件只保留30天，已清理" in [c.value for c in at.caption]
+    assert [d.key for d in at.download_button if d.key.startswith("orig_")] == ["orig_1"]  # the loaded one
