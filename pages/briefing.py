@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pipelines import queries
 from pipelines.briefing import DOCX_MIME, ZIP_MIME, pack_for
 from pipelines.narrative import briefing_figures, narrative
 from ui import filters
@@ -35,7 +36,7 @@ scope_code = st.selectbox("范围", choices, key=filters.url_choice("briefing", 
 filters.url_set("briefing", "scope", scope_code)
 unit = None if scope_code == "all" else scope_code
 
-data = q("briefing_inputs", as_of, unit=unit)
+data = q(queries.briefing_inputs, as_of, unit=unit)
 text = narrative(data, ref)
 
 stem = f"{data.scope}_{as_of.isoformat()}"

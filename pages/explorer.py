@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import filters
+from pipelines import queries
 from pipelines.vocab import STATE_CARRIED, STATE_NO_RETURN
 from ui.common import (
     esc, excel_bytes, fmt_date, page_header, q, reference, require_data, show_table, table_height, write_csv,
@@ -60,9 +61,9 @@ st.session_state["_explorer_url"] = written
 
 args = dict(kw, live_only=(live == "live"), ended_only=(live == "ended"),
             statuses=tuple("" if s == BLANK_STATUS else s for s in statuses), search=search or None)
-summary = q("items_summary", as_of, **args).iloc[0]
+summary = q(queries.items_summary, as_of, **args).iloc[0]
 total = int(summary["items"])
-rows = q("items_at", as_of, **args, limit=SHOW_MAX)
+rows = q(queries.items_at, as_of, **args, limit=SHOW_MAX)
 
 
 def to_display(df: pd.DataFrame) -> pd.DataFrame:
@@ -99,7 +100,7 @@ def describe_page() -> str:
     return "；".join(p for p in parts if p) or "无"
 
 
-basis = q("return_basis", as_of)
+basis = q(queries.return_basis, as_of)
 if flt.units:
     basis = basis[basis["unit_code"].isin(flt.units)]
 older = basis[basis["state"] == STATE_CARRIED]
@@ -126,7 +127,7 @@ else:
                  })
 
     def download() -> bytes:
-        everything = to_display(q("items_at", as_of, **args))
+        everything = to_display(q(queries.items_at, as_of, **args))
         basis = "各单位截至该日期最近一期报表中的事项；「计入统计」为“否”的事项已终止，不计入各项统计"
         return excel_bytes({"合作事项明细": everything}, content="合作事项明细", scope=scope, as_of=as_of,
                            filters=describe_page(), extra=[("行数", f"{len(everything)} 行"), ("统计口径", basis)])
@@ -142,7 +143,7 @@ else:
     if big:
         cols[1].download_button(
             f"下载以上 {total:,} 行（CSV，较快）",
-            lambda: write_csv(to_display(q("items_at", as_of, **args))),
+            lambda: write_csv(to_display(q(queries.items_at, as_of, **args))),
             file_name=f"合作事项明细_{as_of.isoformat()}.csv", icon=":material/download:", on_click="ignore",
             mime="text/csv", help="CSV 可直接用 Excel 或 WPS 打开；筛选条件见本页，不写入文件")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pipelines import store
+from pipelines import queries, store
 from pipelines.diff import issues_table
 from pipelines.normalise import parse_period, period_label
 from pipelines.vocab import rejected_retention_days
@@ -33,7 +33,7 @@ for kind, text in st.session_state[MESSAGES]:
     getattr(st, kind)(text)
 st.session_state[MESSAGES] = []
 
-units_with = q("submission_units")
+units_with = q(queries.submission_units)
 if not units_with:
     st.info("还没有任何报送记录。请到「数据报送」页上传报表，载入后的每个版本都会出现在这里。")
     st.page_link("pages/upload.py", label="去数据报送", icon=":material/upload_file:")
@@ -82,7 +82,7 @@ if st.session_state.get("history_unit") not in options:
     st.session_state["history_unit"] = chosen[0] if chosen else options[0]
 c1, c2, c3 = st.columns([2, 2, 2])
 unit = c1.selectbox("填报单位", options, format_func=ref.unit_name, key="history_unit")
-periods = q("submission_periods", unit)
+periods = q(queries.submission_periods, unit)
 ALL = "all"  # a value, not None: a selectbox holding None shows its placeholder
 period_opts = [ALL] + [pd.Timestamp(e).date() for e in periods["period_end"]]
 labels = {pd.Timestamp(r.period_end).date(): f"{_period_label(r.period_code, r.period_end)}（{r.submissions}次报送）"
@@ -123,7 +123,7 @@ operator = c3.text_input("操作人", key="operator_input", placeholder="设为�
 if operator:
     st.session_state[REPORTER] = operator
 
-history = q("submission_history", unit, period_end)
+history = q(queries.submission_history, unit, period_end)
 st.markdown(f"**{ref.unit_name(unit)}**：{len(history)}次报送，涉及{history['period_end'].nunique()}个报告期。")
 
 
@@ -153,7 +153,7 @@ def _restore(sid: int, version: int, label: str) -> None:
 
 
 def _issues(sid: int) -> None:
-    issues = q("submission_issues", sid)
+    issues = q(queries.submission_issues, sid)
     if not issues:
         st.caption("检查时没有发现问题。")
         return
@@ -229,7 +229,7 @@ for end, group in history.groupby("period_end", sort=False, dropna=False):
 
 st.divider()
 st.subheader("操作记录")
-events = q("submission_events", unit, period_end)
+events = q(queries.submission_events, unit, period_end)
 if events.empty:
     st.caption("没有操作记录。")
 else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from pipelines import queries
 from pipelines.export import PERCENT
 from pipelines.figures import STATUS_COLORS, progress_bars
 from pipelines.progress import coverage_phrase, data_end, indicator_sentence, sentences_for, summary_sentence
@@ -22,8 +23,8 @@ require_data("指标进展")
 flt = filters.sidebar(show=("as_of", "unit"))
 as_of = flt.as_of
 scope = flt.scope()
-table = q("progress_table", as_of, units=list(flt.units) or None)
-basis = q("return_basis", as_of)
+table = q(queries.progress_table, as_of, units=list(flt.units) or None)
+basis = q(queries.return_basis, as_of)
 if flt.units:
     basis = basis[basis["unit_code"].isin(flt.units)].reset_index(drop=True)
     st.info(f"只统计所选单位（{scope}）的合计：比例为占全区目标的比例，不判断完成状态（目标未分解到单位）。"
@@ -132,7 +133,7 @@ with left:
     if n_missing:
         st.warning("截至该日期没有任何报表的单位：" + "、".join(basis.loc[basis["state"] == STATE_NO_RETURN, "unit_name"]))
 with right:
-    carried = q("carried_figures", as_of)
+    carried = q(queries.carried_figures, as_of)
     if flt.units:
         carried = carried[carried["unit_code"].isin(flt.units)]
     st.markdown("**沿用（结转）更早报告期的数字**")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from pipelines import queries
 from pipelines.figures import (
     clicked_codes, domestic_partners_bar, partner_groups_bar, partner_sector_heatmap, partner_top,
     partner_world_map,
@@ -41,10 +42,10 @@ def chart_that_filters(fig, key: str) -> None:
     click_to_filter(show_chart(fig, key=key, on_select="rerun", selection_mode="points"))
 
 
-kinds = q("items_by_partner_kind", as_of, **kw).set_index("kind")
-foreign = q("items_by_partner", as_of, **kw, kind="foreign")
-domestic = q("items_by_partner", as_of, **kw, kind="domestic")
-summary = q("items_summary", as_of, **kw).iloc[0]
+kinds = q(queries.items_by_partner_kind, as_of, **kw).set_index("kind")
+foreign = q(queries.items_by_partner, as_of, **kw, kind="foreign")
+domestic = q(queries.items_by_partner, as_of, **kw, kind="domestic")
+summary = q(queries.items_summary, as_of, **kw).iloc[0]
 cols = st.columns(4)
 cols[0].metric("合作国家", f"{int(kinds.loc['foreign', 'partners'])} 个")
 cols[1].metric("国际合作事项", f"{int(kinds.loc['foreign', 'items']):,} 项", help="至少有一个国外合作方的在册事项")
@@ -62,7 +63,7 @@ with left:
 with right:
     chart_that_filters(domestic_partners_bar(domestic, as_of, scope, extra), "partner_domestic")
 
-groups = q("items_by_partner_group", as_of, **kw)
+groups = q(queries.items_by_partner_group, as_of, **kw)
 left, right = st.columns(2)
 with left:
     chart_that_filters(partner_groups_bar(groups, as_of, scope, extra), "partner_groups")
@@ -76,7 +77,7 @@ with right:
     st.caption("一项事项在同一方向下只计一次（如同时与俄罗斯、蒙古国合作的事项在「中俄蒙经济走廊」计1项）。"
                "各国家（地区）所属的方向见页末的合作方明细表。点击柱形可按该方向筛选。")
 
-matrix = q("items_by_partner_sector", as_of, **kw, top=20)
+matrix = q(queries.items_by_partner_sector, as_of, **kw, top=20)
 show_chart(partner_sector_heatmap(matrix, as_of, scope, extra, sector_order=ref.sectors["name"].tolist()),
            key="partner_sector")
 

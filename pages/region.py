@@ -12,7 +12,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from pipelines import figures as F
+from pipelines import figures as F, queries
 from pipelines.export import PERCENT
 from pipelines.normalise import parse_period
 from pipelines.progress import STATUS_ORDER
@@ -73,7 +73,7 @@ with c2:
 filters.url_set("region", "measure", measure)
 filters.url_set("region", "indicator", indicator)
 
-allocated = q("allocated_indicators")
+allocated = q(queries.allocated_indicators)
 shown = measure
 if measure == "rate" and indicator not in allocated:
     st.info(f"本计划尚未把「{IND.loc[indicator, 'name']}」的目标分解到各盟市（计划文件的「任务分解」allocations 未设置），"
@@ -81,9 +81,9 @@ if measure == "rate" and indicator not in allocated:
             "全区的完成率见「总览」页。", icon=":material/info:")
     shown = "share"
 if measure == "items":
-    df = q("unit_metric", as_of, "items", None, **item_filter)
+    df = q(queries.unit_metric, as_of, "items", None, **item_filter)
 else:
-    df = q("unit_metric", as_of, shown, indicator)
+    df = q(queries.unit_metric, as_of, shown, indicator)
 
 ind_name = IND.loc[indicator, "name"]
 unit_of = IND.loc[indicator, "unit"]
@@ -158,7 +158,7 @@ with right:
 
 # ---------------------------------------------------------------- unit x indicator heatmap
 st.markdown("#### 各盟市 × 各指标")
-matrix = q("unit_indicator_matrix", as_of)
+matrix = q(queries.unit_indicator_matrix, as_of)
 hm_modes = (["completion"] if allocated else []) + ["share_target", "share_region"]
 hm_label = {"completion": "完成率（对分解目标）", "share_target": "占全区目标", "share_region": "占全区合计"}
 hm_key = filters.url_choice("region", "heatmap", hm_modes, hm_modes[0], "热力图口径")
@@ -217,9 +217,9 @@ if st.button("返回全区（清除单位选择）", icon=":material/arrow_back:
     filters.set_filters(units=())
     st.rerun()
 
-basis = q("return_basis", as_of)
+basis = q(queries.return_basis, as_of)
 b = basis[basis["unit_code"] == code].iloc[0]
-counts = q("unit_item_counts", as_of, units=(code,), **item_filter)
+counts = q(queries.unit_item_counts, as_of, units=(code,), **item_filter)
 n_items = counts["items"].iloc[0] if len(counts) else pd.NA
 st.markdown(f"### {name}（{code}）")
 cols = st.columns(4)
@@ -240,7 +240,7 @@ else:
                 f"报告期末为{fmt_date(b['period_end'])}的报表（数据截至{fmt_date(b['period_end'])}）。",
                 icon=":material/history:")
     st.markdown("#### 指标进展")
-    table = q("progress_table", as_of, unit=code)
+    table = q(queries.progress_table, as_of, unit=code)
     mrow = matrix[matrix["unit_code"] == code].set_index("indicator_code")
     has_alloc = table["target"].notna().any()
     if not has_alloc:
@@ -274,7 +274,7 @@ else:
         st.info(f"{name}的报表中没有填写任何指标数值（表1为空）。")
 
     st.markdown("#### 合作事项")
-    items = q("unit_items", as_of, code, **item_filter)
+    items = q(queries.unit_items, as_of, code, **item_filter)
     filters.filter_caption(flt)
     if items.empty:
         st.info(f"{name}截至{fmt_date(as_of)}的报表中没有" + ("符合筛选条件的" if flt.any_item_filter else "")
@@ -299,7 +299,7 @@ else:
             file_name=f"{name}_合作事项_{as_of.isoformat()}.xlsx", icon=":material/download:", on_click="ignore")
 
 st.markdown("#### 报送记录")
-hist = q("reporting_matrix", today=date.today(), units=(code,), end=as_of)
+hist = q(queries.reporting_matrix, today=date.today(), units=(code,), end=as_of)
 if hist.empty:
     st.info("截至所选日期还没有应报的报告期。")
 else:
@@ -318,7 +318,7 @@ else:
         "版本数": hist["n_versions"],
         "未通过检查": hist["rejected_attempts"],
     }), hide_index=True, width="stretch")
-versions = q("submission_history", code)
+versions = q(queries.submission_history, code)
 versions = versions[pd.to_datetime(versions["period_end"]).dt.date <= as_of] if len(versions) else versions
 with st.expander(f"全部报送版本（{len(versions)}份）", expanded=False):
     if versions.empty:

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from pipelines import figures
+from pipelines import figures, queries
 from pipelines.export import PERCENT
 from pipelines.figures import REPORTING_COLORS, REPORTING_TEXT_COLORS
 from pipelines.reporting import STATE_LATE, STATE_MISSING, expected_periods, reminder_texts
@@ -64,7 +64,7 @@ st.title("报送情况")
 st.caption(f"{ref.plan.name} · 各单位每{FREQUENCY_WORDS.get(freq, freq)}报送一次 · 统计日期 {fmt_date(today)}")
 demo_banner()
 
-if not q("any_submissions"):
+if not q(queries.any_submissions):
     st.info("还没有任何报表报送记录，暂时无法统计报送情况。\n\n"
             "各单位在「数据报送」页上传报表后，这里会按单位和报告期列出按时、逾期和缺报情况，"
             "并生成催报清单。")
@@ -113,7 +113,7 @@ st.caption(f"按时：首次报送日期不晚于报告期最后一天之后第{
 
 units = tuple(flt.units)
 args = dict(today=today, deadline_days=days, units=units or None, start=first.end, end=last.end)
-t = q("reporting_tables", **args)  # every table below, derived once per view and cached
+t = q(queries.reporting_tables, **args)  # every table below, derived once per view and cached
 m = t["matrix"]
 span = first.label if first == last else f"{first.label}至{last.label}"
 overall = t["overall"].iloc[0]

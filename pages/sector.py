@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from pipelines import queries
 from pipelines.figures import clicked_codes, sector_bars, sector_growth, sector_unit_heatmap
 from pipelines.vocab import STATE_CURRENT, STATE_NO_RETURN
 from ui import filters
@@ -28,7 +29,7 @@ def click_to_filter(event, current: tuple[str, ...]) -> None:
         st.rerun()
 
 
-summary = q("items_summary", as_of, **kw).iloc[0]
+summary = q(queries.items_summary, as_of, **kw).iloc[0]
 n_items = int(summary["items"])
 cols = st.columns(4)
 cols[0].metric("在册合作事项", f"{n_items:,} 项")
@@ -45,17 +46,17 @@ if len(missing):
 if n_items == 0:
     st.info("所选范围内没有在册的合作事项。可以放宽左侧的筛选条件，或选择更晚的截止日期。")
 
-by_type = q("items_by_sector_type", as_of, **kw)
+by_type = q(queries.items_by_sector_type, as_of, **kw)
 ev = show_chart(sector_bars(by_type, as_of, scope, extra, sector_order=sector_order,
                             type_order=ref.item_types["name"].tolist()),
                 key="sector_bars", on_select="rerun", selection_mode="points")
 click_to_filter(ev, flt.sectors)
 
-by_unit = q("items_by_sector_unit", as_of, **kw)
+by_unit = q(queries.items_by_sector_unit, as_of, **kw)
 show_chart(sector_unit_heatmap(by_unit, as_of, scope, extra, sector_order=sector_order,
                                unit_order=ref.units["name"].tolist()), key="sector_unit_heatmap")
 
-growth = q("items_by_sector_period", as_of, **kw)
+growth = q(queries.items_by_sector_period, as_of, **kw)
 growth_note = " · ".join(x for x in (flt.describe(), "各报告期末在册事项（当期未报送的单位沿用其上一期报表）") if x)
 ev = show_chart(sector_growth(growth, as_of, scope, growth_note, sector_order=sector_order),
                 key="sector_growth", on_select="rerun", selection_mode="points")

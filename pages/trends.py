@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pipelines import figures as F
+from pipelines import figures as F, queries
 from pipelines.export import PERCENT
 from pipelines.vocab import pct
 from ui import filters
@@ -43,8 +43,8 @@ with c1:
                              format_func=lambda c: "全部指标（小图）" if c == "all" else f"{c} {IND.loc[c, 'name']}")
 filters.url_set("trends", "indicator", indicator)
 
-series = q("region_series", units=units, until=as_of)
-proj = q("trend_projection", as_of, units=units, scope=scope)
+series = q(queries.region_series, units=units, until=as_of)
+proj = q(queries.trend_projection, as_of, units=units, scope=scope)
 periods = sorted(series["as_of"].unique()) if len(series) else []
 finished = as_of >= plan.end
 

@@ -11,7 +11,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from pipelines import store
+from pipelines import queries, store
 from pipelines.annotate import annotate_workbook
 from pipelines.checks import file_hash
 from pipelines.diff import (
@@ -75,7 +75,7 @@ def _archive() -> None:
         ("success", f"演示数据已移到 `{folder}`（未删除，如需可由管理员从该文件夹取回），已建立空数据库，可以开始正式报送。"))
 
 
-if q("is_demo"):
+if q(queries.is_demo):
     with st.container(border=True):
         st.warning("**当前数据库中是演示数据**（系统生成，非真实报送）。可以用它试用上传和检查；"
                    "正式报送前，请先清空演示数据，以免真实数字与演示数字混在一起。", icon=":material/science:")
@@ -83,7 +83,7 @@ if q("is_demo"):
             st.button("清空演示数据，开始正式报送", icon=":material/restart_alt:", on_click=_ask_archive,
                       key="archive_ask")
         else:
-            sources = q("current_sources")
+            sources = q(queries.current_sources)
             real = sum(n for s, n in sources.items() if s != "demo")
             text = (f"将把当前数据库（{sum(sources.values())}份当前报表及全部历史版本、原始文件）整体移到数据库所在文件夹的 "
                     "`archive/demo-日期时间/` 中保存，然后建立一个空数据库。不会删除任何文件。")
@@ -119,7 +119,7 @@ with st.container(border=True):
     kind = c2.selectbox("报告期类型", kinds, index=kinds.index(default_kind) if default_kind in kinds else 0,
                         format_func=KIND_ZH.get, key="tpl_kind")
     periods = plan_periods(ref, kind)
-    reported = q("reported_period_ends", unit)
+    reported = q(queries.reported_period_ends, unit)
     if periods:
         idx = next_unreported(periods, reported)
         period = c3.selectbox("报告期", periods, index=idx, format_func=lambda p: p.label,
@@ -128,7 +128,7 @@ with st.container(border=True):
         earlier = [d for d in reported if pd.Timestamp(d).date() < period.start]
         done_here = any(pd.Timestamp(d).date() == period.end for d in reported)
         if done_here:  # the template corrects that period's current version (template.template_source)
-            per = q("submission_periods", unit)
+            per = q(queries.submission_periods, unit)
             cur = per.loc[per["period_end"].map(lambda e: pd.Timestamp(e).date()) == period.end, "current_version"]
             ver = f"第{int(cur.iloc[0])}版" if len(cur) and pd.notna(cur.iloc[0]) else "当前版本"
             note = (f"该单位已报送过{period.label}的报表（当前为{ver}）。模板已按{ver}预填全部指标值和事项，用于更正："

@@ -164,20 +164,15 @@ def preview(db_path: Path | str, checked: CheckedReturn, ref: Reference | None =
     if db_path.exists():
         with store.connect(db_path, on_wait=None) as con:
             if store.table_exists(con, "v_submissions"):
-                out.duplicate = _duplicate(con, checked.file_hash)
+                out.duplicate = _loaded_copy(con, checked.file_hash)
                 out.issues += store.history_issues(con, checked)
                 if known:
                     out.version = store.next_version(con, checked.unit_code, p.end)
-                    out.replaces = _current(con, checked.unit_code, p.end)
-                    if out.replaces is not None:
-                        sid = out.replaces.submission_id
-                        before_items = con.execute(
-                            "SELECT item_name, item_type, sector_code, partners, status, start_date, funding_wan, "
-                            "is_live, source_row FROM v_items WHERE submission_id = ? ORDER BY source_row",
-                            [sid]).df()
-                        before_values = {c: int(v) for c, v in con.execute(
-                            "SELECT indicator_code, value FROM v_indicator_values WHERE submission_id = ?",
-                            [sid]).fetchall()}
+                    cur = store.current_submission(con, checked.unit_code, p.end)
+                    if cur is not None:
+                        out.replaces = ReplacedVersion(**{k: cur[k] for k in _REPLACED_FIELDS})
+                        before_items = store.version_items(con, cur["submission_id"])
+                        before_values = store.version_values(con, cur["submission_id"])
             elif known:
                 out.version = 1
     elif known:
@@ -247,20 +242,15 @@ def confirm_load(db_path: Path | str, pv: Preview, data: bytes, *, who: str | No
 
 
 # --------------------------------------------------------------------------
-def _current(con, unit_code: str, period_end: date) -> ReplacedVersion | None:
-    row = con.execute("SELECT submission_id, version, file_name, received_at, received_by, period_code FROM v_submissions "
-                      "WHERE unit_code = ? AND period_end = ? ORDER BY submission_id DESC LIMIT 1",
-                      [unit_code, period_end]).fetchone()
-    return ReplacedVersion(*row) if row else None
+_REPLACED_FIELDS = ("submission_id", "version", "file_name", "received_at", "received_by", "period_code")
+_COPY_FIELDS = ("submission_id", "version", "unit_code", "period_code", "file_name", "received_at", "received_by",
+                "is_current")
 
 
-def _duplicate(con, digest: str) -> LoadedCopy | None:
+def _loaded_copy(con, digest: str) -> LoadedCopy | None:
     hit = store.find_loaded(con, digest)
-    if hit is None:
-        return None
-    row = con.execute("SELECT submission_id, version, unit_code, period_code, file_name, received_at, received_by, "
-                      "is_current FROM submissions WHERE submission_id = ?", [hit[0]]).fetchone()
-    return LoadedCopy(*row)
+    row = None if hit is None else store.submission_row(con, hit[0])
+    return None if row is None else LoadedCopy(**{k: row[k] for k in _COPY_FIELDS})
 
 
 def _missing(v) -> bool:

@@ -90,12 +90,9 @@ def has_coverage(units_reporting: int, units_total: int, min_share: float) -> bo
 
 def unit_values(con, as_of: date) -> pd.DataFrame:
     """Each unit's value per indicator at ``as_of``, with the period it comes from."""
-    return con.execute("""
-        SELECT unit_code, indicator_code, value, period_end, period_code FROM (
-            SELECT unit_code, indicator_code, value, period_end, period_code,
-                   row_number() OVER (PARTITION BY unit_code, indicator_code ORDER BY period_end DESC) AS rn
-            FROM v_indicator_values WHERE period_end <= ?)
-        WHERE rn = 1""", [as_of]).df()
+    from .store import latest_values
+
+    return latest_values(con, as_of)
 
 
 def _targets(ref: Reference, unit: str | None) -> pd.DataFrame:
@@ -204,10 +201,9 @@ def return_basis(con, as_of: date, ref: Reference | None = None) -> pd.DataFrame
     the as-of date itself, the end of the only period whose returns are current.
     """
     ref = ref or load_reference()
-    latest = con.execute("""
-        SELECT unit_code, period_end, period_code, version, received_at, submission_id FROM (
-            SELECT *, row_number() OVER (PARTITION BY unit_code ORDER BY period_end DESC) AS rn
-            FROM v_submissions WHERE period_end <= ?) WHERE rn = 1""", [as_of]).df()
+    from .store import latest_returns
+
+    latest = latest_returns(con, as_of)
     units = ref.units[["code", "name", "sort"]].rename(columns={"code": "unit_code", "name": "unit_name"})
     out = units.merge(latest, how="left", on="unit_code")
     out["state"] = [STATE_NO_RETURN if pd.isna(p) else (STATE_CURRENT if is_current(p, as_of) else STATE_CARRIED)

@@ -31,6 +31,7 @@ import pandas as pd
 from .normalise import Period, period_from_end
 from .progress import reference_end
 from .reference import Reference, load_reference
+from .store import submission_facts
 from .vocab import (  # noqa: F401  (FLAG_WARNINGS re-exported)
     FLAG_WARNINGS, REPORT_LATE as STATE_LATE, REPORT_MISSING as STATE_MISSING, REPORT_ON_TIME as STATE_ON_TIME,
     REPORT_ORDER as STATE_ORDER, REPORT_PENDING as STATE_PENDING, REPORT_RECEIVED as RECEIVED_STATES, date_zh,
@@ -73,26 +74,6 @@ def deadline_of(period_end: date, deadline_days: int) -> date:
 
 # --------------------------------------------------------------------------
 # The matrix
-def _submission_facts(con) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per unit/period: first arrival, versions, rejected attempts; current versions)."""
-    facts = con.execute("""
-        SELECT unit_code, period_end,
-               min(received_at) FILTER (WHERE status = 'loaded') AS first_received_at,
-               count(*) FILTER (WHERE status = 'loaded') AS n_versions,
-               count(*) FILTER (WHERE status = 'rejected') AS rejected_attempts,
-               max(received_at) FILTER (WHERE status = 'rejected') AS last_rejected_at
-        FROM submissions
-        WHERE unit_code IS NOT NULL AND period_end IS NOT NULL
-        GROUP BY unit_code, period_end""").df()
-    current = con.execute("""
-        SELECT unit_code, period_end, submission_id, version, received_at, received_by, file_name,
-               coalesce(n_warnings, 0) AS n_warnings
-        FROM v_submissions""").df()
-    for df in (facts, current):
-        df["period_end"] = pd.to_datetime(df["period_end"]).dt.date
-    return facts, current
-
-
 def reporting_matrix(con, today: date | None = None, deadline_days: int | None = None,
                      units: tuple[str, ...] | list[str] | None = None,
                      start: date | None = None, end: date | None = None,
@@ -116,7 +97,7 @@ def reporting_matrix(con, today: date | None = None, deadline_days: int | None =
     grid = unit_df.merge(per_df, how="cross")
     if grid.empty:
         return pd.DataFrame(columns=MATRIX_COLUMNS)
-    facts, current = _submission_facts(con)
+    facts, current = submission_facts(con)
     out = grid.merge(facts, how="left", on=["unit_code", "period_end"]).merge(
         current, how="left", on=["unit_code", "period_end"])
     out["deadline"] = [deadline_of(e, days) for e in out["period_end"]]

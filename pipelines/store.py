@@ -190,8 +190,7 @@ def init_db(db_path: Path | str) -> None:
 
 
 def _schema_version(con) -> int:
-    has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'").fetchone()[0]
-    if not has:
+    if not table_exists(con, "schema_migrations"):
         return 0
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
 
@@ -575,3 +574,124 @@ def archive_database(db_path: Path | str, label: str) -> Path:
         lock.release()
     init_db(db_path)
     return target
+
+
+# --------------------------------------------------------------------------
+# Reads the other pipelines need (progress, reporting, diff, template). Every SQL statement is in
+# this module (the schema, loads, and these reads) or in pipelines/queries.py (what pages show).
+def latest_values(con, as_of: date) -> pd.DataFrame:
+    """Each unit's latest current value per indicator on or before ``as_of``, with the period it
+    comes from (unit_code, indicator_code, value, period_end, period_code)."""
+    return con.execute("""
+        SELECT unit_code, indicator_code, value, period_end, period_code FROM (
+            SELECT unit_code, indicator_code, value, period_end, period_code,
+                   row_number() OVER (PARTITION BY unit_code, indicator_code ORDER BY period_end DESC) AS rn
+            FROM v_indicator_values WHERE period_end <= ?)
+        WHERE rn = 1""", [as_of]).df()
+
+
+def latest_returns(con, as_of: date) -> pd.DataFrame:
+    """Each unit's current return for its latest period ending on or before ``as_of``
+    (unit_code, period_end, period_code, version, received_at, submission_id)."""
+    return con.execute("""
+        SELECT unit_code, period_end, period_code, version, received_at, submission_id FROM (
+            SELECT *, row_number() OVER (PARTITION BY unit_code ORDER BY period_end DESC) AS rn
+            FROM v_submissions WHERE period_end <= ?) WHERE rn = 1""", [as_of]).df()
+
+
+def submission_facts(con) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per unit and period end: first arrival, number of versions, rejected attempts and the last
+    one; the current versions with who sent them and their warnings). Period ends as dates."""
+    facts = con.execute("""
+        SELECT unit_code, period_end,
+               min(received_at) FILTER (WHERE status = 'loaded') AS first_received_at,
+               count(*) FILTER (WHERE status = 'loaded') AS n_versions,
+               count(*) FILTER (WHERE status = 'rejected') AS rejected_attempts,
+               max(received_at) FILTER (WHERE status = 'rejected') AS last_rejected_at
+        FROM submissions
+        WHERE unit_code IS NOT NULL AND period_end IS NOT NULL
+        GROUP BY unit_code, period_end""").df()
+    current = con.execute("""
+        SELECT unit_code, period_end, submission_id, version, received_at, received_by, file_name,
+               coalesce(n_warnings, 0) AS n_warnings
+        FROM v_submissions""").df()
+    for df in (facts, current):
+        df["period_end"] = pd.to_datetime(df["period_end"]).dt.date
+    return facts, current
+
+
+def current_submission(con, unit_code: str, period_end: date) -> dict | None:
+    """The current version of a unit's return for a period end (its submissions row, cover
+    fields included), or None."""
+    cur = con.execute("""
+        SELECT submission_id, version, file_name, received_at, received_by, period_code, period_end, filler, phone
+        FROM v_submissions WHERE unit_code = ? AND period_end = ?
+        ORDER BY submission_id DESC LIMIT 1""", [unit_code, period_end])
+    row = cur.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cur.description], row))
+
+
+def submission_row(con, submission_id: int) -> dict | None:
+    """One submission (loaded, superseded or rejected) as a dict of its columns, or None."""
+    cur = con.execute("SELECT * FROM submissions WHERE submission_id = ?", [int(submission_id)])
+    row = cur.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cur.description], row))
+
+
+def _python_frame(cur) -> pd.DataFrame:
+    """A result as a frame of Python values (dates as ``date``, lists as lists, NULL as None)."""
+    return pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description], dtype=object)
+
+
+def version_items(con, submission_id: int) -> pd.DataFrame:
+    """A loaded version's items (all of them, in file order) as the public view has them."""
+    return _python_frame(con.execute("SELECT * FROM v_items WHERE submission_id = ? ORDER BY source_row",
+                                     [int(submission_id)]))
+
+
+def version_values(con, submission_id: int) -> dict[str, int]:
+    """A loaded version's 表1 values (indicators with a value)."""
+    return {c: int(v) for c, v in con.execute(
+        "SELECT indicator_code, value FROM v_indicator_values WHERE submission_id = ?",
+        [int(submission_id)]).fetchall()}
+
+
+def version_indicator_rows(con, submission_id: int) -> list[tuple]:
+    """A version's 表1 rows as loaded: (indicator_code, value, increase, note) in file order. From the
+    table, not v_indicator_values, which leaves out rows without a value (a note or an increase alone)
+    and has no notes: a correction template must give them back."""
+    return con.execute("SELECT indicator_code, value, increase, note FROM indicator_values WHERE submission_id = ? "
+                       "ORDER BY source_row", [int(submission_id)]).fetchall()
+
+
+def latest_period_before(con, unit_code: str, before: date) -> tuple[date, str] | None:
+    """(period_end, period_code) of the unit's latest current return (values or items) for a period
+    ending before ``before``, or None."""
+    return con.execute("""
+        SELECT period_end, period_code FROM (
+            SELECT period_end, period_code FROM v_indicator_values WHERE unit_code = ? AND period_end < ?
+            UNION ALL
+            SELECT period_end, period_code FROM v_items WHERE unit_code = ? AND period_end < ?)
+        ORDER BY period_end DESC LIMIT 1""", [unit_code, before, unit_code, before]).fetchone()
+
+
+def values_at(con, unit_code: str, period_end: date) -> dict[str, int]:
+    """A unit's current 表1 values for a period end."""
+    return {c: int(v) for c, v in con.execute(
+        "SELECT indicator_code, value FROM v_indicator_values WHERE unit_code = ? AND period_end = ?",
+        [unit_code, period_end]).fetchall()}
+
+
+def live_items_at(con, unit_code: str, period_end: date) -> pd.DataFrame:
+    """A unit's current live items for a period end, in file order, as the public view has them."""
+    return _python_frame(con.execute(
+        "SELECT * FROM v_items WHERE unit_code = ? AND period_end = ? AND is_live ORDER BY source_row",
+        [unit_code, period_end]))
+
+
+PUBLIC_VIEWS = ("v_submissions", "v_indicator_values", "v_items", "v_item_partners")
+
+
+def has_public_views(con) -> bool:
+    """Whether the database is set up (its public views exist)."""
+    return all(table_exists(con, v) for v in PUBLIC_VIEWS)

@@ -671,8 +671,8 @@ def _item_rows(items: pd.DataFrame | None, ref: Reference) -> list[list]:
 
 # --------------------------------------------------------------------------
 # Pre-filled template
-_ITEM_SELECT = """SELECT item_name, item_type, sector_code, partners, partner_institutions, local_institution,
-                         start_date, status, funding_wan, note FROM v_items"""
+ITEM_FIELDS = ["item_name", "item_type", "sector_code", "partners", "partner_institutions", "local_institution",
+               "start_date", "status", "funding_wan", "note"]  # what a template lists of an item
 
 
 @dataclass
@@ -707,17 +707,19 @@ class PreviousReturn:
 @contextmanager
 def _views(db_path: Path | str):
     """A read-only connection when the database and its views exist, else None."""
-    from .store import connect
+    from .store import connect, has_public_views
 
     db_path = Path(db_path)
     if not db_path.exists():
         yield None
         return
     with connect(db_path) as con:
-        have = {r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_name IN ('v_submissions', 'v_indicator_values', 'v_items')").fetchall()}
-        yield con if have == {"v_submissions", "v_indicator_values", "v_items"} else None
+        yield con if has_public_views(con) else None
+
+
+def _items(df: pd.DataFrame) -> pd.DataFrame:
+    """A view's item rows as the template takes them: ITEM_FIELDS in file order."""
+    return df.reindex(columns=ITEM_FIELDS).reset_index(drop=True)
 
 
 def _date(v) -> date:
@@ -729,25 +731,17 @@ def previous_return(db_path: Path | str, unit_code: str, period: Period) -> Prev
 
     Read-only, through the public views; None when there is none (or no database).
     """
+    from .store import latest_period_before, live_items_at, values_at
+
     with _views(db_path) as cx:
         if cx is None:
             return None
-        row = cx.execute("""
-            SELECT period_end, period_code FROM (
-                SELECT period_end, period_code FROM v_indicator_values WHERE unit_code = ? AND period_end < ?
-                UNION ALL
-                SELECT period_end, period_code FROM v_items WHERE unit_code = ? AND period_end < ?)
-            ORDER BY period_end DESC LIMIT 1""",
-            [unit_code, period.start, unit_code, period.start]).fetchone()
+        row = latest_period_before(cx, unit_code, period.start)
         if row is None:
             return None
         end, code = row
-        values = {c: int(v) for c, v in cx.execute(
-            "SELECT indicator_code, value FROM v_indicator_values WHERE unit_code = ? AND period_end = ?",
-            [unit_code, end]).fetchall()}
-        cur = cx.execute(_ITEM_SELECT + " WHERE unit_code = ? AND period_end = ? AND is_live ORDER BY source_row",
-                         [unit_code, end])
-        items = pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description], dtype=object)
+        values = values_at(cx, unit_code, end)
+        items = _items(live_items_at(cx, unit_code, end))
     return PreviousReturn(period_code=code, period_end=_date(end), values=values, items=items)
 
 
@@ -758,30 +752,25 @@ def current_return(db_path: Path | str, unit_code: str, period: Period) -> Previ
     with 表1's increases and notes and the cover's filler and phone. None when
     the unit has not reported the period (or there is no database).
     """
+    from .store import current_submission, version_indicator_rows, version_items
+
     with _views(db_path) as cx:
         if cx is None:
             return None
-        row = cx.execute("""
-            SELECT submission_id, period_code, period_end, version, filler, phone, received_at, received_by
-            FROM v_submissions WHERE unit_code = ? AND period_end = ?
-            ORDER BY submission_id DESC LIMIT 1""", [unit_code, period.end]).fetchone()
+        row = current_submission(cx, unit_code, period.end)
         if row is None:
             return None
-        sid, code, end, version, filler, phone, received_at, received_by = row
-        # 表1 rows as loaded: the table, not v_indicator_values, which leaves out rows with no value
-        # (a note or an increase alone) and has no notes.
+        sid, code, end, version = row["submission_id"], row["period_code"], row["period_end"], row["version"]
+        filler, phone, received_at, received_by = row["filler"], row["phone"], row["received_at"], row["received_by"]
         values, increases, notes = {}, {}, {}
-        for c, v, inc, note in cx.execute(
-                "SELECT indicator_code, value, increase, note FROM indicator_values WHERE submission_id = ? "
-                "ORDER BY source_row", [sid]).fetchall():
+        for c, v, inc, note in version_indicator_rows(cx, sid):  # rows without a value too, with their notes
             if v is not None:
                 values[c] = int(v)
             if inc is not None:
                 increases[c] = int(inc)
             if note is not None and str(note).strip():
                 notes[c] = str(note)
-        cur = cx.execute(_ITEM_SELECT + " WHERE submission_id = ? ORDER BY source_row", [sid])
-        items = pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description], dtype=object)
+        items = _items(version_items(cx, sid))
     return PreviousReturn(period_code=code, period_end=_date(end), values=values, items=items,
                           version=None if version is None else int(version), is_correction=True,
                           increases=increases, notes=notes, filler=filler, phone=phone,

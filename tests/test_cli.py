@@ -106,3 +106,13 @@ def _write(folder: Path, name: str, data: bytes) -> Path:
     p = folder / name
     p.write_bytes(data)
     return p
+
+
+def test_pages_call_their_queries_by_reference_and_keep_sql_out():
+    """q(queries.items_at, ...): an editor and a reader can follow a page to its SQL."""
+    import re
+
+    for p in [*ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py"), ROOT / "app.py"]:
+        text = p.read_text(encoding="utf-8")
+        assert not re.search(r"\bq\(\s*[\"']", text), p.name
+        assert ".execute(" not in text, p.name

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from pipelines import store
+from pipelines import queries, store
 from pipelines.export import write_csv, write_workbook  # noqa: F401  (re-exported for pages)
 from pipelines.normalise import visible
 from pipelines.reference import Reference, load_reference
@@ -210,17 +210,20 @@ def _clean_rejected_originals(path: str) -> int:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _run(fn_name: str, key: tuple, db: str, args: tuple, kwargs: tuple):
-    from pipelines import queries
-
-    fn = getattr(queries, fn_name)
+def _run(_fn, fn_key: tuple, key: tuple, db: str, args: tuple, kwargs: tuple):
+    # the function itself is not hashable for st.cache_data: ``fn_key`` names it (module, name, identity)
     with store.connect(db, on_wait=None) as con:
-        return fn(con, *args, **dict(kwargs))
+        return _fn(con, *args, **dict(kwargs))
 
 
-def q(fn_name: str, *args, **kwargs):
-    """Run a function of pipelines.queries on the database, cached until the data change."""
-    return _run(fn_name, data_key(), str(db_path()), args, tuple(sorted(kwargs.items())))
+def q(fn, *args, **kwargs):
+    """Run a query function (``q(queries.items_at, as_of, ...)``: it takes the connection first) on
+    the database, cached until the data change. Pass the function itself, so a reader can follow a
+    page to its SQL."""
+    if not callable(fn):
+        raise TypeError(f"q() takes the query function itself, e.g. q(queries.{fn}, ...), not its name")
+    fn_key = (fn.__module__, fn.__qualname__, id(fn))
+    return _run(fn, fn_key, data_key(), str(db_path()), args, tuple(sorted(kwargs.items())))
 
 
 # Printing a page from the browser (Ctrl+P): no sidebar, header or buttons; the page's content
@@ -289,7 +292,7 @@ def page_header(title: str, caption: str | None = None) -> None:
 
 def require_data(what: str = "数据") -> list:
     """The period ends that have data, latest first; without any, say what to do and stop the page."""
-    options = q("as_of_options")
+    options = q(queries.as_of_options)
     if not options:
         st.info(f"还没有任何报表入库，暂无{what}。请到「数据报送」页上传各盟市报表（管理员也可批量载入，见该页说明）。")
         st.stop()
@@ -297,7 +300,7 @@ def require_data(what: str = "数据") -> list:
 
 
 def demo_banner() -> None:
-    if q("is_demo"):
+    if q(queries.is_demo):
         st.warning("**演示数据**：当前显示的是系统生成的演示数据（非真实报送），用于熟悉功能。"
                    "在「数据报送」页载入真实报表前，请勿引用本页数字。", icon=":material/science:")
 
@@ -309,7 +312,7 @@ def show_chart(fig, key: str | None = None, export: bool = True, **kwargs):
     line, so both the toolbar's PNG and the exported files stand alone.
     """
     title = (fig.layout.meta or {}).get("title") if isinstance(fig.layout.meta, dict) else None
-    demo = bool(q("is_demo"))  # exported images of demo data say so in the image
+    demo = bool(q(queries.is_demo))  # exported images of demo data say so in the image
     event = st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key, width="stretch", **kwargs)
     if export:
         _export_popover(fig, key or title or "chart", title or "图表", demo)
@@ -367,7 +370,7 @@ def excel_bytes(sheets: dict, *, content: str, scope: str = "全区", as_of=None
     from pipelines.export import export_notes
 
     notes = export_notes(content, scope=scope, as_of=as_of, filters=filters, source=reference().source_note,
-                         demo=bool(q("is_demo")), extra=extra)
+                         demo=bool(q(queries.is_demo)), extra=extra)
     return write_workbook(sheets, formats=formats, notes=notes)
 
 

@@ -17,6 +17,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from pipelines import queries
 from ui.common import esc, fmt_date, q, reference
 
 STATE = "filters"
@@ -158,7 +159,7 @@ def set_filters(**changes) -> None:
 
 def sidebar(show: tuple[str, ...] = ("as_of", "unit", "sector", "type", "partner")) -> Filters:
     """Draw the shared filters in the sidebar and return them."""
-    options: list[date] = q("as_of_options")
+    options: list[date] = q(queries.as_of_options)
     sig = _url_signature()
     state: Filters | None = st.session_state.get(STATE)
     if state is None or (any(sig) and sig != st.session_state.get("_filters_url")):
@@ -237,7 +238,7 @@ def items_context() -> tuple[Filters, pd.DataFrame, str | None]:
 
     flt = sidebar()
     filter_caption(flt)
-    basis = q("return_basis", flt.as_of)
+    basis = q(queries.return_basis, flt.as_of)
     if flt.units:
         basis = basis[basis["unit_code"].isin(flt.units)].reset_index(drop=True)
     extra = " · ".join(x for x in (flt.describe(), basis_extra(basis)) if x) or None
