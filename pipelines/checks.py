@@ -158,7 +158,10 @@ def _check_cover(rows: list[list], sheet: str, ref: Reference, out: CheckedRetur
         text = raw_text(value)
         p = parse_period(value)
         plan = ref.plan
-        if p is None:
+        if p is None and odd_digits(text):
+            rep.add(make_issue("odd-digits", sheet=sheet, row=row, column=col, value=text,
+                               chars="」「".join(odd_digits(text))))
+        elif p is None:
             rep.add(make_issue("unknown-period", sheet=sheet, row=row, column=col, value=text,
                                suggestion="2019年第二季度、2019年上半年、2019年度"))
         elif p.end < plan.start or p.start > plan.end:

@@ -20,6 +20,7 @@ from .checks import CheckedReturn, check_return, file_hash
 from .cli import ChineseArgumentParser, argparse_zh  # noqa: F401  (were defined here; kept importable)
 from .faults import log_exception
 from .issues import SEVERITY_ZH, make_issue
+from .normalise import visible
 from .read import DEFAULT_LIMITS, EXCEL_SUFFIXES, oversized
 from .reference import Reference, load_reference
 from .store import LoadResult, init_db, save_checked
@@ -91,7 +92,7 @@ SKIPPED_ZH = {"other": "已跳过非Excel文件", "temporary": "已跳过临时�
 
 def skipped_lines(skipped: dict[str, list[Path]]) -> list[str]:
     """「已跳过非Excel文件：a.txt、b.pdf」, one line per kind."""
-    return [f"{SKIPPED_ZH[k]}：" + "、".join(f.name for f in skipped[k]) for k in SKIPPED_ZH if skipped.get(k)]
+    return [f"{SKIPPED_ZH[k]}：" + "、".join(visible(f.name) for f in skipped[k]) for k in SKIPPED_ZH if skipped.get(k)]
 
 
 def issue_json(i) -> dict:
@@ -134,7 +135,7 @@ def text_lines(r: LoadResult, where: str | None = None) -> list[str]:
     if r.removed_items:
         verb = "删除了" if r.status == "loaded" else "将删除"
         removed = f"，{verb}当前版本中的{len(r.removed_items)}项事项"
-    out = [f"{r.file}: {STATUS_ZH.get(r.status, r.status)} [{where}{ver}] "
+    out = [f"{visible(r.file)}: {STATUS_ZH.get(r.status, r.status)} [{where}{ver}] "
            f"错误{len(r.errors)}个，提示{len(r.warnings)}个{removed}"]
     for i in r.errors + r.warnings:
         out.append(f"  [{SEVERITY_ZH.get(i.severity, i.severity)}] {i.message}")

@@ -1154,3 +1154,11 @@ def test_every_message_shows_invisible_characters_by_name():
     i = make_issue("unknown-unit", sheet="封\u200b面", row=1, column="填报单位", value="包\u202e头")
     assert i.message == "封[零宽空格]面 第1行「填报单位」：无法识别填报单位「包[从右到左覆盖]头」"
     assert i.value == "包\u202e头"  # the cell's text itself is kept as it was
+
+
+def test_a_period_written_with_other_digits_says_which_characters(make_workbook, valid_sheets):
+    set_cover(valid_sheets, "报告期", "٢٠١٩年上半年")
+    out = check_return(make_workbook(valid_sheets), "x.xlsx", today=TODAY)
+    assert [i.message for i in out.report.errors] == [
+        "封面 第2行「报告期」：「٢٠١٩年上半年」中的「٢」「٠」「١」「٩」不是0-9的数字，请用0-9（阿拉伯数字）填写"]
+    assert out.period is None

@@ -195,3 +195,11 @@ def test_the_command_line_cleans_rejected_originals_when_it_starts(tmp_path):
     (tmp_path / "a.xlsx").write_bytes(a_return())
     assert run("--db", str(db), str(tmp_path / "a.xlsx")).returncode == 0
     assert store.original_path(db, checks.file_hash(bad)) is None
+
+
+def test_file_names_with_invisible_characters_are_shown_visibly_by_the_command_line(tmp_path):
+    name = "包头\u200b市.xlsx"
+    (tmp_path / name).write_bytes(a_return())
+    proc = run("--db", str(tmp_path / "k.duckdb"), "--dry-run", str(tmp_path / name))
+    assert proc.returncode == 0
+    assert proc.stdout.splitlines()[0].startswith("包头[零宽空格]市.xlsx: 检查通过（未入库）")
