@@ -64,6 +64,8 @@ DATAFRAME = "[data-testid='stDataFrame']"
 PAGES = {
     "overview": dict(query=f"as_of={AS_OF}&unit={UNIT}", charts=1, chips={"填报单位": [UNIT_NAME]},
                      subtitle=[UNIT_NAME, f"截至{AS_OF_ZH}"]),
+    "briefing": dict(query=f"as_of={AS_OF}&scope={UNIT}", charts=4, texts=["五、数据说明", f"{UNIT_NAME}在册合作事项"],
+                     subtitle=[UNIT_NAME, f"截至{AS_OF_ZH}"]),
     "trends": dict(query=f"as_of={AS_OF}&unit={UNIT}", charts=1, chips={"填报单位": [UNIT_NAME]},
                    subtitle=[UNIT_NAME, f"截至{AS_OF_ZH}"]),
     "region": dict(query=f"as_of={AS_OF}&unit={UNIT}", charts=3, texts=[f"{UNIT_NAME}（{UNIT}）"],
