@@ -432,16 +432,23 @@ def _shared_string_lengths(data: bytes, info: zipfile.ZipInfo, label: str, budge
     """Bytes each shared string takes in the part (its text and any markup: never less than the text)."""
     lengths: list[int] = []
     decoder = codecs.getincrementaldecoder("utf-8")()
-    tail = b""
+    tail, carry = b"", 0  # carry: bytes of an entry too long to hold, counted, not kept
     try:
         for chunk in _inflate(data, info, label, budget, cap):
             decoder.decode(chunk)
             buf = tail + chunk
             cut = buf.rfind(_SI_END)
             if cut < 0:
-                tail = buf
+                if len(buf) > _MAX_PIECE:
+                    carry, tail = carry + len(buf), b""
+                else:
+                    tail = buf
                 continue
             buf, tail = buf[:cut + 5], buf[cut + 5:]
+            if carry:  # the end of that long entry
+                first = buf.find(_SI_END) + 5
+                lengths.append(carry + first)
+                buf, carry = buf[first:], 0
             lengths.extend(map(len, _SI.findall(buf)))
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:

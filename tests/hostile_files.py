@@ -8,6 +8,7 @@ in little memory. Used by tests/test_hostile.py and bench/hostile.py.
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zipfile
 from datetime import date
@@ -235,3 +236,38 @@ def truncated(fraction: float = 0.6) -> bytes:
     return data[:int(len(data) * fraction)]
 
 
+
+
+# --------------------------------------------------------------------------
+# A process tree, from /proc (Linux): what the tests and bench/hostile.py watch
+def proc_state(pid: int) -> tuple[int, str] | None:
+    """(parent pid, state letter) of a process; None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            rest = fh.read().rsplit(")", 1)[1].split()
+        return int(rest[1]), rest[0]
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def running(pid: int) -> bool:
+    st = proc_state(pid)
+    return st is not None and st[1] not in ("Z", "X")
+
+
+def process_tree(root: int) -> set[int]:
+    """``root`` and every live process descending from it."""
+    parents = {}
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            st = proc_state(int(p))
+            if st is not None and st[1] not in ("Z", "X"):
+                parents[int(p)] = st[0]
+    tree, grew = {root}, True
+    while grew:
+        grew = False
+        for pid, ppid in parents.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return tree

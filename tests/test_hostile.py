@@ -196,38 +196,6 @@ def test_an_unexpected_error_while_reading_is_the_files_error(monkeypatch):
 
 # --------------------------------------------------------------------------
 # no orphans: killing the command line (SIGKILL too) ends its reader, forkserver and resource tracker
-def _parents() -> dict[int, int]:
-    out = {}
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open(f"/proc/{p}/stat") as fh:
-                    out[int(p)] = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                pass
-    return out
-
-
-def _descendants(root: int) -> set[int]:
-    parents = _parents()
-    tree, grew = {root}, True
-    while grew:
-        grew = False
-        for pid, ppid in parents.items():
-            if ppid in tree and pid not in tree:
-                tree.add(pid)
-                grew = True
-    return tree - {root}
-
-
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
-
-
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_killing_the_command_line_mid_load_leaves_no_process_of_it(tmp_path, how):
     folder = tmp_path / "returns"
@@ -239,7 +207,7 @@ def test_killing_the_command_line_mid_load_leaves_no_process_of_it(tmp_path, how
                              str(folder)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     kids: set[int] = set()
     for _ in range(1200):  # until the reader, its forkserver and the resource tracker are all there
-        kids = _descendants(proc.pid)
+        kids = h.process_tree(proc.pid) - {proc.pid}
         if len(kids) >= 3 or proc.poll() is not None:
             break
         time.sleep(0.05)
@@ -247,7 +215,7 @@ def test_killing_the_command_line_mid_load_leaves_no_process_of_it(tmp_path, how
     proc.send_signal(how)
     proc.wait()
     for _ in range(200):  # poll: they go within seconds
-        left = [pid for pid in kids if _running(pid)]
+        left = [pid for pid in kids if h.running(pid)]
         if not left:
             break
         time.sleep(0.05)
