@@ -45,3 +45,13 @@ def test_briefing_page_one_unit_from_the_link(demo, monkeypatch):
     md = "\n".join(m.value for m in at.markdown)
     assert "包头市" in md and "占全区目标" in md and "在有报表的13个填报单位中居第" in md
     assert len(at.get("plotly_chart")) == 4  # no ranking of units for one unit
+
+
+def test_chart_exports_from_demo_data_are_marked(demo, monkeypatch):
+    import pipelines.figures as figures
+
+    asked = []
+    monkeypatch.setattr(figures, "export_image", lambda fig, fmt, **kw: asked.append(kw) or b"png")
+    at = open_page(monkeypatch, demo, "overview")
+    at.button(key="gen_overview_bars_png").click().run()
+    assert asked == [{"demo": True}]

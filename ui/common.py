@@ -362,7 +362,7 @@ def _export_popover(fig, key: str, title: str, demo: bool = False) -> None:
             st.caption("图表已变化，请重新生成。")
 
 
-def excel_bytes(sheets: dict, *, content: str, scope: str = "全区", as_of=None, filters: str | None = None,
+def excel_bytes(sheets: dict, *, content: str = "页面数据", scope: str = "全区", as_of=None, filters: str | None = None,
                 formats: dict | None = None, extra=()) -> bytes:
     """Every page's Excel download, through the one safe writer (text stays text, never a formula):
     a 说明 sheet first (what, scope, filters, as-of date, source, demo or not, export time), then
