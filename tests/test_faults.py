@@ -203,3 +203,35 @@ def test_file_names_with_invisible_characters_are_shown_visibly_by_the_command_l
     proc = run("--db", str(tmp_path / "k.duckdb"), "--dry-run", str(tmp_path / name))
     assert proc.returncode == 0
     assert proc.stdout.splitlines()[0].startswith("包头[零宽空格]市.xlsx: 检查通过（未入库）")
+
+
+def test_every_value_that_does_not_fit_is_its_files_error_and_the_batch_goes_on(tmp_path):
+    """表1 I09 is D12; 表2's first item is row 3 (start date H, funding J); 封面 B3 is the unit."""
+    T2 = "表2 合作事项明细"
+    base = a_return()
+    cases = [
+        ("1_9.3E18.xlsx", with_cell(base, T1, "D12", 9.3e18),
+         "表1 指标进展 第12行「截至本期末累计值」：「9300000000000000000」超出合理范围，本列应为0到10,000,000之间的整数"),
+        ("2_阿拉伯数字.xlsx", with_cell(base, T1, "D12", "١٥٠"),
+         "表1 指标进展 第12行「截至本期末累计值」：「١٥٠」中的「١」「٥」「٠」不是0-9的数字，请用0-9（阿拉伯数字）填写"),
+        ("3_上标.xlsx", with_cell(base, T1, "D12", "4²"),
+         "表1 指标进展 第12行「截至本期末累计值」：「4²」中的「²」不是0-9的数字，请用0-9（阿拉伯数字）填写"),
+        ("4_序号0.xlsx", with_cell(base, T2, "H3", 0),  # a date-formatted cell: Excel shows 1899-12-31
+         f"{T2} 第3行「起始日期」：「1899-12-31」不是有效日期（早于1950年），请写成 2019-03-15 或 2019年3月15日"),
+        ("5_1900年.xlsx", with_cell(base, T2, "H3", "1900-01-01"),
+         f"{T2} 第3行「起始日期」：「1900-01-01」不是有效日期（早于1950年），请写成 2019-03-15 或 2019年3月15日"),
+        ("6_经费.xlsx", with_cell(base, T2, "J3", 1e7),
+         f"{T2} 第3行「投入经费（万元）」：投入经费「10000000」超出合理范围（上限1,000,000万元），请核对单位是否为万元"),
+    ]
+    for name, data, _ in cases:
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "7_零宽空格.xlsx").write_bytes(with_cell(base, "封面", "B3", "包\u200b头市"))
+    proc = run("--db", str(tmp_path / "k.duckdb"), str(tmp_path))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    out = proc.stdout
+    for name, _, message in cases:
+        assert f"{name}: 未通过 [包头市 2019年上半年] 错误1个，提示0个\n  [错误] {message}\n" in out, name
+    # the last file loads, its invisible character removed and named
+    assert ("7_零宽空格.xlsx: 已入库 [包头市 2019年上半年 第1版] 错误0个，提示1个\n"
+            "  [提示] 封面 第3行「填报单位」：「包[零宽空格]头市」中有看不见的字符（零宽空格），已删除，按「包头市」读取\n") in out
+    assert out.strip().splitlines()[-1] == "共7个文件：已入库1，未通过6，重复0"
