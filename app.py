@@ -7,7 +7,8 @@ import streamlit as st
 
 from ui.common import ensure_database, favicon, page_chrome, show_failure
 
-st.set_page_config(page_title="科技创新合作监测平台", page_icon=favicon(), layout="wide")
+# a narrower sidebar than Streamlit's 300 px leaves the pages room on a 1024-pixel screen
+st.set_page_config(page_title="科技创新合作监测平台", page_icon=favicon(), layout="wide", initial_sidebar_state=244)
 page_chrome()
 
 # (file, title, material icon, url path); a page appears once its file exists.

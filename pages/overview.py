@@ -76,7 +76,7 @@ show = pd.DataFrame({
     "编码": table["indicator_code"],
     "指标": table["name"],
     "计量单位": table["measure"],
-    "累计值": table["value"].map(lambda v: "—" if pd.isna(v) else f"{int(v)}"),
+    "累计值": table["value"].map(lambda v: "—" if pd.isna(v) else f"{int(v):,}"),
     "基期值": table["baseline"].astype(int),
     "目标值": table["target"].astype(int),
     ("占全区目标" if subset else "完成率"): table["completion_rate"].map(pct),
@@ -96,8 +96,8 @@ def _colour(v: str) -> str:
     return f"background-color: {c}; color: white; font-weight: 600" if c and v in STATUS_ORDER[:4] else ""
 
 
-show_table(show.style.map(_colour, subset=["状态"]), hide_index=True, width="stretch",
-             height=table_height(len(show)))
+show_table(show.style.map(_colour, subset=["状态"]), hide_index=True, height=table_height(len(show)),
+           key_columns=["指标", "累计值", "目标值", "占全区目标" if subset else "完成率", "时间进度", "差距（百分点）", "状态"])
 st.caption("完成率 =（累计值 − 基期值）÷（目标值 − 基期值）；时间进度 = 计划已过月数 ÷ 36个月（月内按天折算）；"
            "差距 = 完成率 − 时间进度。状态：完成率≥100%为已完成；差距≥0为超前；−10～0个百分点为略滞后；低于−10为滞后；"
            "有单位缺报（没有任何数字）的指标为数据不全，只列数字、不作判断。「数据来自」是数字所属报表的报告期末。")
@@ -129,7 +129,7 @@ with left:
         "期末": basis["period_end"].map(fmt_date),
         "版本": basis["version"].map(lambda v: "—" if pd.isna(v) else f"第{int(v)}版"),
     })
-    show_table(b, hide_index=True, width="stretch", height=table_height(len(b)))
+    show_table(b, hide_index=True, height=table_height(len(b)), place="column")
     if n_missing:
         st.warning("截至该日期没有任何报表的单位：" + "、".join(basis.loc[basis["state"] == STATE_NO_RETURN, "unit_name"]))
 with right:
@@ -147,4 +147,4 @@ with right:
         show_table(pd.DataFrame({
             "单位": by_unit["unit_name"], "来自报告期": by_unit["period_code"].map(period_label),
             "指标数": by_unit["n"], "指标": by_unit["names"],
-        }), hide_index=True, width="stretch", height=table_height(len(by_unit)))
+        }), hide_index=True, height=table_height(len(by_unit)), place="column")

@@ -72,8 +72,7 @@ with right:
     g = ref.partner_groups.merge(groups[["group_code", "items"]], left_on="code", right_on="group_code", how="left")
     show_table(pd.DataFrame({"方向": g["name"], "范围": g["kind"].map({"foreign": "国际", "domestic": "国内"}),
                                "在册事项（项）": g["items"].fillna(0).astype(int), "计划要求": g["description"]}),
-                 hide_index=True, width="stretch", height=table_height(len(g), cap=None, max_px=560),
-                 column_config={"计划要求": st.column_config.TextColumn(width="large")})
+                 hide_index=True, height=table_height(len(g), cap=None, max_px=560), place="column")
     st.caption("一项事项在同一方向下只计一次（如同时与俄罗斯、蒙古国合作的事项在「中俄蒙经济走廊」计1项）。"
                "各国家（地区）所属的方向见页末的合作方明细表。点击柱形可按该方向筛选。")
 

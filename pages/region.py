@@ -126,7 +126,7 @@ chart_key = f"{sel_key}_{measure}_{indicator}_{as_of}"
 # ---------------------------------------------------------------- map | 自治区本级 + ranking
 on_map = df[df["on_map"]]
 off_map = df[~df["on_map"]]
-left, right = st.columns([2, 1])
+left, right = st.columns([3, 2])
 with left:
     if on_map["metric"].notna().any():
         ev_map = show_chart(F.unit_map(on_map, title, sub, metric_title, selected=flt.units, note=coverage),

@@ -74,7 +74,8 @@ else:
         "领域编码": tbl["sector_code"], "所属领域": tbl["sector_name"], "在册事项（项）": tbl["items"].astype(int),
         "投入经费（万元）": tbl["funding"].round(1), "填报经费的事项（项）": tbl["funded"].astype(int),
     }).merge(wide, left_on="领域编码", right_index=True, how="left")
-    show_table(show, hide_index=True, width="stretch")
+    show_table(show, hide_index=True, key="sector_table_types",
+               key_columns=["领域编码", "所属领域", "在册事项（项）", "投入经费（万元）", "填报经费的事项（项）"])
     st.download_button("下载各领域汇总表（Excel）", lambda: excel_bytes(
         {"各领域汇总": show}, content="各领域在册合作事项数与投入经费（按事项类别）", scope=scope, as_of=as_of,
         filters=flt.describe(), extra=[("统计口径", "各单位截至该日期最近一期报表中的在册事项，不含已终止事项")]),

@@ -374,10 +374,80 @@ def excel_bytes(sheets: dict, *, content: str = "页面数据", scope: str = "�
     return write_workbook(sheets, formats=formats, notes=notes)
 
 
-def show_table(data, **kwargs):
-    """st.dataframe for every page: a missing value shows 「—」 (never None/NaN), full width."""
+# Width a table may take without a sideways scroll on a 1024-pixel screen (sidebar 244-300 px, page
+# margins 2 x 24 px, scroll bar): page.css puts columns holding a table one under the other below
+# 400 px, so a table in a column gets at least ``TABLE_PX_COLUMN``.
+TABLE_PX, TABLE_PX_COLUMN = 660, 390
+
+
+def _text_px(text: str) -> int:
+    """Rough drawn width of a cell's text at the grid's 14-px font: CJK wide, the rest narrow."""
+    return int(sum(14.5 if ord(ch) > 0x2E7F else 8.5 for ch in text))
+
+
+def _fit_columns(df: pd.DataFrame, budget: int, show_index: bool) -> dict[str, int] | None:
+    """Column widths (px) that fit ``budget``: None when the columns' natural widths already fit.
+
+    Each column wants its header or its widest usual cell (90th percentile); columns that want
+    less than an equal share keep their width, the wider ones share what is left (their cells
+    end in 「…」; a click on a cell shows it whole). The grid widens every column on a wider screen.
+    """
+    cols = ([("_index", df.index)] if show_index else []) + [(str(c), df[c]) for c in df.columns]
+    want = {}
+    for name, values in cols:
+        sample = [_text_px("" if v is None else str(v)) for v in list(values[:500])]
+        cell = int(pd.Series(sample).quantile(0.9)) if sample else 0
+        head = _text_px("" if name == "_index" else name) + 20  # the sort arrow
+        want[name] = min(max(cell, head) + 24, 420)  # the cell's padding
+    if sum(want.values()) <= budget:
+        return None
+    widths, left, rest = {}, budget, sorted(want, key=want.get)
+    while rest:
+        share = left / len(rest)
+        if want[rest[0]] <= share:
+            name = rest.pop(0)
+            widths[name] = want[name]
+            left -= want[name]
+        else:
+            for name in rest:
+                widths[name] = max(56, int(share))
+            break
+    return widths
+
+
+def show_table(data, *, place: str = "page", key_columns: list[str] | None = None, key: str | None = None,
+               **kwargs):
+    """st.dataframe for every page: a missing value shows 「—」 (never None/NaN), whole numbers with
+    thousands separators, full width, and columns narrow enough to need no sideways scroll on a
+    1024-pixel screen (``place="column"`` for a table beside another one).
+
+    ``key_columns``: a wide table shows these columns, and a switch above it shows every column
+    (``key`` names the switch when a page has two such tables).
+    """
     kwargs.setdefault("placeholder", "—")
     kwargs.setdefault("width", "stretch")
+    df = getattr(data, "data", data)  # a Styler's frame
+    if not isinstance(df, pd.DataFrame):
+        return st.dataframe(data, **kwargs)
+    if key_columns and len(df.columns) > len(key_columns):
+        every = st.toggle(f"显示全部{len(df.columns)}列", key=key or f"all_columns_{'_'.join(map(str, df.columns))}",
+                          help="默认只显示主要的列；下载的 Excel 总是包含全部列")
+        if not every:
+            kwargs["column_order"] = key_columns
+            df = df[key_columns]
+    config = {str(c): dict(v) for c, v in (kwargs.get("column_config") or {}).items()}
+    for c in df.columns:
+        if ("年" not in str(c) and pd.api.types.is_integer_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+                and "type_config" not in config.get(str(c), {})):
+            config.setdefault(str(c), {}).update(st.column_config.NumberColumn(format="localized"))
+    show_index = kwargs.get("hide_index") is not True and not isinstance(df.index, pd.RangeIndex)
+    widths = _fit_columns(df, TABLE_PX_COLUMN if place == "column" else TABLE_PX, show_index)
+    for name, px in (widths or {}).items():
+        cfg = config.setdefault(name, {})
+        if not cfg.get("width"):
+            cfg["width"] = px
+    if config:
+        kwargs["column_config"] = config
     return st.dataframe(data, **kwargs)
 
 

@@ -56,22 +56,99 @@ def subtitle(scope: str, as_of: date | None, extra: str | None = None) -> str:
     return " · ".join(parts)
 
 
-def finish(fig: go.Figure, title: str, sub: str, *, source: str | None = None, note: str | None = None,
-           height: int | None = None) -> go.Figure:
-    """Apply the template, title, subtitle and source line to a figure."""
+# The narrowest place a chart gets from a 1024-pixel screen up (ui/assets/page.css: columns
+# holding a chart go one under the other below 400 px); titles (18 px), subtitles (13 px) and
+# footers (11 px) are broken into lines that fit it.
+MIN_CHART_PX = 400
+
+
+def _chars(width_px: int, font_px: int) -> float:
+    """Wide (CJK) characters per line of text in a chart ``width_px`` wide (20 px of margins)."""
+    return (width_px - 20) / font_px
+TITLE_LINE_PX, SUBTITLE_LINE_PX = 22, 17
+FOOTER_LINE_PX = 15  # one line of the 11-px footer
+
+
+def _units(text: str) -> float:
+    """Drawn width in wide characters: CJK and full-width 1, the rest about half."""
+    import re as _re
+
+    plain = _re.sub(r"<[^>]+>", "", text)
+    return sum(1.0 if ord(ch) > 0x2E7F else 0.55 for ch in plain)
+
+
+def fit_lines(text: str, chars: float) -> str:
+    """Break ``text`` into lines of at most ``chars`` wide characters, at its separators
+    (「 · 」, a full-width space, 「；」, 「，」) and existing <br>; a part longer than a line stays whole."""
+    import re as _re
+
+    out = []
+    for line in str(text).split("<br>"):
+        if _units(line) <= chars:
+            out.append(line)
+            continue
+        parts = _re.split(r"( · |　|；|，)", line)
+        cur = ""
+        for k in range(0, len(parts), 2):
+            piece = parts[k] + (parts[k + 1] if k + 1 < len(parts) and parts[k + 1] in "；，" else "")
+            sep = parts[k - 1] if k and parts[k - 1] not in "；，" else ""
+            if cur and _units(cur + sep + piece) > chars:
+                out.append(cur.rstrip())
+                cur = piece
+            else:
+                cur = cur + sep + piece if cur else piece
+        out.append(cur.rstrip())
+    lines = []
+    for line in out:  # a part still too long (a title without separators): even pieces
+        n = int(_units(line) // chars) + 1 if _units(line) > chars else 1
+        if n == 1 or "<" in line:
+            lines.append(line)
+            continue
+        step = -(-len(line) // n)
+        lines += [line[k:k + step] for k in range(0, len(line), step)]
+    return "<br>".join(x for x in lines if x != "")
+
+
+def footer_text(note: str | None = None, source: str | None = None, width_px: int = MIN_CHART_PX) -> str:
+    """The footer finish() draws: the source line and the note, in lines that fit the chart."""
     src = source or source_note()
-    foot = src if not note else f"{src}　{note}"
+    return fit_lines(src if not note else f"{src}　{note}", _chars(width_px, 11))
+
+
+def finish(fig: go.Figure, title: str, sub: str, *, source: str | None = None, note: str | None = None,
+           height: int | None = None, width_px: int = MIN_CHART_PX) -> go.Figure:
+    """Apply the template, title, subtitle and source line to a figure.
+
+    Long titles, subtitles and source lines are broken into lines that fit a chart ``width_px``
+    wide, the narrowest it is drawn (plotly never wraps text: a long subtitle would lose its as-of
+    date at the chart's edge); the top margin, and a legend placed under the subtitle, move down
+    by the extra lines.
+    """
+    src = source or source_note()
+    foot = footer_text(note, source, width_px)
+    title_shown, sub_shown = fit_lines(title, _chars(width_px, 18)), fit_lines(sub, _chars(width_px, 13))
+    extra = TITLE_LINE_PX * title_shown.count("<br>") + SUBTITLE_LINE_PX * sub_shown.count("<br>")
     fig.update_layout(
         template=TEMPLATE,
-        title=dict(text=title, subtitle=dict(text=sub, font=dict(size=13, color="#57606a")),
+        title=dict(text=title_shown, subtitle=dict(text=sub_shown, font=dict(size=13, color="#57606a")),
                    x=0.01, xanchor="left", y=0.97, yanchor="top", font=dict(size=18)),
         height=height,
     )
+    if extra:
+        top = fig.layout.margin.t if fig.layout.margin.t is not None else 90
+        fig.update_layout(margin_t=top + extra)
+        old_h = fig.layout.height
+        new_h = old_h + extra if old_h else None
+        legend = fig.layout.legend
+        if legend.yref == "container" and legend.y is not None and old_h:
+            fig.update_layout(legend_y=1 - ((1 - legend.y) * old_h + extra) / new_h)
+        if new_h:
+            fig.update_layout(height=new_h)
     # the source line sits below the x-axis title: margin and offset leave room for both
-    bottom = max(fig.layout.margin.b or 0, 105)
-    fig.update_layout(margin=dict(b=bottom))
+    base = max(fig.layout.margin.b or 0, 105)
+    fig.update_layout(margin=dict(b=base + FOOTER_LINE_PX * foot.count("<br>")))
     fig.add_annotation(text=foot, xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="top",
-                       yshift=-(bottom - 28), showarrow=False, font=dict(size=11, color="#57606a"), align="left")
+                       yshift=-(base - 28), showarrow=False, font=dict(size=11, color="#57606a"), align="left")
     fig.update_layout(meta={"title": title, "subtitle": sub, "source": src})
     return fig
 
@@ -105,7 +182,6 @@ def _legend_under_subtitle(height: int) -> dict:
 
 
 NO_DATA_COLOR = STATUS_COLORS[STATUS_NONE]
-FOOTER_LINE_PX = 15  # one line of the 11-px footer
 
 
 def _map_note(extra: str | None = None) -> str:
@@ -131,9 +207,9 @@ def _map_footer(fig: go.Figure, gap: int = 6) -> go.Figure:
     return _fit_footer(fig, gap)
 
 
-def _footer_height(note: str) -> int:
-    """The bottom margin _map_footer will give a footer with this note (for the map's zoom)."""
-    return 6 + FOOTER_LINE_PX * (1 + note.count("<br>")) + 12
+def _footer_height(note: str, width_px: int = MIN_CHART_PX) -> int:
+    """The bottom margin _map_footer will give the footer finish() draws with this note (for a map's zoom)."""
+    return 6 + FOOTER_LINE_PX * (1 + footer_text(note, width_px=width_px).count("<br>")) + 12
 
 def _wrap(text: str, width: int, max_lines: int = 3) -> str:
     """Break a short Chinese label into even lines of at most ``width`` characters."""

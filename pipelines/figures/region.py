@@ -78,7 +78,7 @@ def unit_map(df: pd.DataFrame, title: str, sub: str, metric_title: str, selected
     keys = (["灰色：无可显示的数值（见标注）"] if (~has).any() else []) + (["黑框：所选单位"] if sel.any() else [])
     foot = _map_note("".join("<br>" + k for k in keys + ([note] if note else [])))
     top = 90
-    plot_h = height - top - _footer_height(foot)
+    plot_h = height - top - _footer_height(foot, map_width_px)
     center, zoom = _geo.im_view(width_px=map_width_px, height_px=plot_h)
     cent = _geo.unit_centroids()
     lab = d[d["unit_code"].isin(list(cent))]
@@ -113,7 +113,7 @@ def unit_map(df: pd.DataFrame, title: str, sub: str, metric_title: str, selected
                 showlegend=False, name="标注（引线）"))
     fig.update_layout(map=dict(style=_geo.OFFLINE_MAP_STYLE, center=center, zoom=zoom),
                       margin=dict(l=10, r=10, t=top), showlegend=False)
-    return _map_footer(finish(fig, title, sub, note=foot, height=height))
+    return _map_footer(finish(fig, title, sub, note=foot, height=height, width_px=map_width_px))
 
 
 def unit_ranking(df: pd.DataFrame, title: str, sub: str, metric_title: str, selected=(),

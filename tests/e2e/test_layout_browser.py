@@ -162,7 +162,6 @@ def test_no_english_on_the_page(base_url, browser, shots, title, url):
         ctx.close()
 
 
-@pytest.mark.xfail(reason="issue 12 step 2 (layouts) in progress", strict=False)
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 def test_every_page_whole_at_office_screen_sizes(base_url, browser, shots, size):
     problems = []
