@@ -443,7 +443,7 @@ def trend_projection(con, as_of: date, units=None, scope: str = "全区") -> pd.
 #
 # DOMAIN.md "Values at an as-of date": a unit's items at D are those of its
 # current return for the latest period ending on or before D (carried
-# forward when that period is older than the reference period; a unit with
+# forward when that period does not contain D; a unit with
 # no return by D has none). `_items_sql` builds that set once, with the
 # shared filters (units, sectors, item type names, partner codes); every
 # item query below starts from it. Terminated items (is_live false) are left
@@ -818,7 +818,7 @@ def unit_metric(con, as_of: date, measure: str, indicator: str | None = None,
         out["display"] = [("未报送" if pd.isna(n) else f"{int(n)}项") for n in out["items"]]
         out["detail"] = [
             "截至该日期没有报表" if s == STATE_NO_RETURN else
-            f"来自{period_label(p)}报表" + ("（沿用，未报送当期报表）" if s == STATE_CARRIED else "")
+            f"来自{period_label(p)}报表" + ("（沿用：尚无含该日期的报告期的报表）" if s == STATE_CARRIED else "")
             + ("" if pd.isna(f) else f"；投入经费{money_wan(f)}")
             for s, p, f in zip(out["state"], out["period_code"], out["funding_wan"])]
         out["status"] = None
