@@ -5,6 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui import auth
 from ui.common import ensure_database, favicon, page_chrome, show_failure
 
 # a narrower sidebar than Streamlit's 300 px leaves the pages room on a 1024-pixel screen
@@ -27,6 +28,12 @@ SECTIONS = {
         ("pages/reporting.py", "报送情况", "fact_check", "reporting"),
         ("pages/history.py", "版本历史", "history", "history"),
     ],
+    "系统管理": [
+        ("pages/admin.py", "系统管理", "admin_panel_settings", "admin"),
+    ],
+    "账户": [
+        ("pages/login.py", "登录", "login", "login"),
+    ],
 }
 HERE = Path(__file__).resolve().parent
 pages = {
@@ -34,10 +41,22 @@ pages = {
               for f, t, i, u in entries if (HERE / f).exists()]
     for section, entries in SECTIONS.items()
 }
+account = auth.current_account()
+if account is None or account.role != "admin":
+    pages.pop("系统管理", None)  # only offered to administrators; the page and pipelines check again
+if account is not None:
+    pages["账户"] = [st.Page(str(HERE / "pages/login.py"), title="我的账户", icon=":material/account_circle:",
+                           url_path="login")]
 nav = st.navigation({k: v for k, v in pages.items() if v})
+account = auth.sidebar()  # the login form (or who is logged in) on every page
 st.sidebar.caption("内蒙古自治区科技创新合作三年行动计划（2018-2020年）实施监测")
 # after st.navigation: the sidebar shows the Chinese page titles, also while the demo is being built
 ensure_database()
+if account is None and auth.accounts.auth_settings()["viewing_requires_login"]:
+    # data/settings.yaml auth.viewing_requires_login: nothing but the login until logged in
+    st.title("科技创新合作监测平台")
+    st.info("本平台需要登录后查看。请在左侧边栏「登录」中输入用户名和口令；账户由管理员开通。", icon=":material/lock:")
+    st.stop()
 try:
     nav.run()
 except Exception as exc:  # no traceback on a page: a Chinese message, the traceback in <db>.log

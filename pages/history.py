@@ -11,14 +11,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pipelines import queries, store
+from pipelines import accounts, queries, store
 from pipelines.diff import issues_table
 from pipelines.normalise import parse_period, period_label
 from pipelines.vocab import rejected_retention_days
-from ui import filters
+from ui import auth, filters
 from ui.common import db_path, esc, esc_table, fmt_date, page_header, q, reference, show_table
 
-REPORTER = "reporter_name"  # shared with the upload page
 PENDING = "history_restore_pending"
 MESSAGES = "history_messages"
 
@@ -33,7 +32,8 @@ for kind, text in st.session_state[MESSAGES]:
     getattr(st, kind)(text)
 st.session_state[MESSAGES] = []
 
-units_with = q(queries.submission_units)
+account = auth.login_required(accounts.HISTORY)  # 填报员: only their own unit; 浏览 and visitors: none
+units_with = [u for u in q(queries.submission_units) if account.can(accounts.HISTORY, u)]
 if not units_with:
     st.info("还没有任何报送记录。请到「数据报送」页上传报表，载入后的每个版本都会出现在这里。")
     st.page_link("pages/upload.py", label="去数据报送", icon=":material/upload_file:")
@@ -75,8 +75,12 @@ if from_link and raw_unit:
         st.session_state["history_unit"] = hit
     else:
         known = [c for c in codes if c in set(ref.unit_codes)]
-        what = f"「{ref.unit_name(known[0])}」还没有报送记录" if known else f"单位代码「{esc(raw_unit)}」无法识别"
-        st.info(f"链接中的{what}，已改为显示下面所选单位的版本历史。", icon=":material/link:")
+        if known and not account.can(accounts.HISTORY, known[0]):
+            st.warning(f"当前账户只能查看{ref.unit_name(account.unit_code)}的版本历史，"
+                       f"不能查看{ref.unit_name(known[0])}的。", icon=":material/block:")
+        else:
+            what = f"「{ref.unit_name(known[0])}」还没有报送记录" if known else f"单位代码「{esc(raw_unit)}」无法识别"
+            st.info(f"链接中的{what}，已改为显示下面所选单位的版本历史。", icon=":material/link:")
 if st.session_state.get("history_unit") not in options:
     chosen = [u for u in filters.current().units if u in options]
     st.session_state["history_unit"] = chosen[0] if chosen else options[0]
@@ -116,12 +120,8 @@ if code is None:
 else:
     qp["period"] = code
 st.session_state["_url_history"] = (unit, code)
-if "operator_input" not in st.session_state:
-    st.session_state["operator_input"] = st.session_state.get(REPORTER, "")
-operator = c3.text_input("操作人", key="operator_input", placeholder="设为当前版本时记录",
-                         help="与「数据报送」页的报送人共用").strip()
-if operator:
-    st.session_state[REPORTER] = operator
+operator = account.label
+c3.markdown(f"操作人：**{esc(operator)}**")
 
 history = q(queries.submission_history, unit, period_end)
 st.markdown(f"**{ref.unit_name(unit)}**：{len(history)}次报送，涉及{history['period_end'].nunique()}个报告期。")
@@ -138,18 +138,18 @@ def _cancel_restore() -> None:
 
 def _restore(sid: int, version: int, label: str) -> None:
     note = str(st.session_state.get(f"restore_note_{sid}") or "").strip()
-    who = str(st.session_state.get("operator_input") or "").strip()
+    who = auth.current_account()  # at the time of the click: after a logout this is None, and it is refused
     st.session_state[PENDING] = None
-    if not note or not who:
-        st.session_state[MESSAGES].append(("error", "请填写操作人和说明后再设为当前版本。"))
+    if not note:
+        st.session_state[MESSAGES].append(("error", "请填写说明后再设为当前版本。"))
         return
     try:
         store.make_current(db, sid, who=who, note=note)
-    except (ValueError, store.BusyError) as exc:
+    except (ValueError, store.BusyError, accounts.PermissionDenied) as exc:
         st.session_state[MESSAGES].append(("error", f"未能设为当前版本：{exc}"))
         return
     st.session_state[MESSAGES].append(
-        ("success", f"已把{label}的第{version}版设为当前版本（操作人：{who}）。原当前版本仍保留，可随时再切换回来。"))
+        ("success", f"已把{label}的第{version}版设为当前版本（操作人：{who.label}）。原当前版本仍保留，可随时再切换回来。"))
 
 
 def _issues(sid: int) -> None:
@@ -182,12 +182,12 @@ def _version(r, label: str) -> None:
         else:
             c[3].caption("原始文件不在文件夹中")
         _issues(sid)
-        if r.status == "loaded" and not r.is_current:
+        if r.status == "loaded" and not r.is_current and account.can(accounts.RESTORE, r.unit_code):
             st.markdown("**管理员操作**")
             st.text_input("说明（必填）", key=f"restore_note_{sid}",
                           placeholder="例如：第2版数字有误，经核实恢复第1版")
             note = str(st.session_state.get(f"restore_note_{sid}") or "").strip()
-            missing = [w for w, v in (("操作人", operator), ("说明", note)) if not v]
+            missing = [w for w, v in (("说明", note),) if not v]
             if st.session_state.get(PENDING) != sid:
                 st.button("设为当前版本", key=f"restore_{sid}", on_click=_ask_restore, args=(sid,),
                           disabled=bool(missing), icon=":material/settings_backup_restore:")

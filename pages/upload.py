@@ -11,7 +11,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from pipelines import queries, store
+from pipelines import accounts, audit, queries, store
 from pipelines.annotate import annotate_workbook
 from pipelines.checks import file_hash
 from pipelines.diff import (
@@ -21,13 +21,13 @@ from pipelines.diff import (
 from pipelines.normalise import parse_period
 from pipelines.template import build_template
 from pipelines.vocab import reporting_frequency
+from ui import auth
 from ui.common import data_key, db_path, esc, esc_table, fmt_date, log_failure, q, reference, show_table, table_height
 
 CHECKED = "upload_checked"    # hash -> {"name", "data", "checked", "preview", "preview_key"}
 DONE = "upload_done"          # hash -> what was loaded (for the success message)
 MESSAGES = "upload_messages"  # messages from the last action, shown once
 UPLOADER_GEN = "upload_uploader_gen"
-REPORTER = "reporter_name"    # shared with the history page
 
 BADGE = {
     STATUS_OK: ("green", "可以载入", ":material/check_circle:"),
@@ -45,6 +45,8 @@ for key, default in ((CHECKED, {}), (DONE, {}), (MESSAGES, []), (UPLOADER_GEN, 0
 st.title("数据报送")
 st.caption("① 下载报表模板 → ② 填写后上传，系统逐项检查并显示将带来的变化 → ③ 核对无误后确认载入。"
            "同一单位同一报告期再次报送会成为新的当前版本，此前的版本和原始文件都保留在「版本历史」中。")
+account = auth.login_required(accounts.LOAD)  # anonymous and 浏览 accounts: a notice, no controls
+allowed_units = account.units(ref.unit_codes)
 
 
 # --------------------------------------------------------------------------
@@ -60,8 +62,8 @@ def _cancel_archive() -> None:
 def _archive() -> None:
     st.session_state["upload_confirm_archive"] = False
     try:
-        folder = store.archive_database(db, "demo")
-    except store.BusyError as exc:  # a busy database: say so, keep everything as it was
+        folder = store.archive_database(db, "demo", who=auth.current_account())
+    except (store.BusyError, accounts.PermissionDenied) as exc:  # refused, or busy: say so, keep everything as it was
         st.session_state[MESSAGES].append(("error", f"未能清空演示数据：{exc}"))
         return
     except Exception as exc:
@@ -72,10 +74,13 @@ def _archive() -> None:
     st.session_state[UPLOADER_GEN] += 1
     st.cache_data.clear()
     st.session_state[MESSAGES].append(
-        ("success", f"演示数据已移到 `{folder}`（未删除，如需可由管理员从该文件夹取回），已建立空数据库，可以开始正式报送。"))
+        ("success", f"演示数据已移到数据库所在文件夹下的 `archive/{folder.name}/`（未删除，如需可由管理员取回），"
+                    "已建立空数据库，可以开始正式报送。账户和操作日志保留。"))
 
 
-if q(queries.is_demo):
+if q(queries.is_demo) and account.role != accounts.ADMIN:
+    st.warning("**当前数据库中是演示数据**（系统生成，非真实报送）。可以用它试用上传和检查。", icon=":material/science:")
+elif q(queries.is_demo):
     with st.container(border=True):
         st.warning("**当前数据库中是演示数据**（系统生成，非真实报送）。可以用它试用上传和检查；"
                    "正式报送前，请先清空演示数据，以免真实数字与演示数字混在一起。", icon=":material/science:")
@@ -100,12 +105,10 @@ st.session_state[MESSAGES] = []
 
 
 # --------------------------------------------------------------------------
-# Who is sending
-if "reporter_input" not in st.session_state:
-    st.session_state["reporter_input"] = st.session_state.get(REPORTER, "")
-reporter = st.text_input("报送人", key="reporter_input", placeholder="请填写姓名，如：张明（包头市科技局）",
-                         help="记录在每次载入的版本上，可在「版本历史」中查到。").strip()
-st.session_state[REPORTER] = reporter
+# Who is sending: the logged-in account (recorded on every version and in the 操作日志)
+reporter = account.label
+st.caption(f"报送人：**{esc(reporter)}**" + (f"；只能报送{ref.unit_name(account.unit_code)}的报表（以文件封面的「填报单位」为准）。"
+                                    if account.role == accounts.FILER else "。"))
 
 
 # --------------------------------------------------------------------------
@@ -113,7 +116,7 @@ st.session_state[REPORTER] = reporter
 st.subheader("① 下载报表模板")
 with st.container(border=True):
     c1, c2, c3 = st.columns([2, 1, 2])
-    unit = c1.selectbox("填报单位", ref.unit_codes, format_func=ref.unit_name, key="tpl_unit")
+    unit = c1.selectbox("填报单位", allowed_units, format_func=ref.unit_name, key="tpl_unit")
     kinds = list(KIND_ZH)
     default_kind = reporting_frequency(ref)
     kind = c2.selectbox("报告期类型", kinds, index=kinds.index(default_kind) if default_kind in kinds else 0,
@@ -179,6 +182,11 @@ if todo:
         bar.progress((n - 1) / len(todo), text=f"正在检查第 {n}/{len(todo)} 个文件：{e['name']}")
         pv = check_upload(db, e["data"], e["name"], ref=ref)  # a fault of the checker: the file's error, logged
         e.update(checked=pv.checked, preview=pv, preview_key=data_key())
+        try:
+            audit.log(db, account, "upload", unit_code=pv.unit_code, object=e["name"],
+                      detail=f"检查结果：{BADGE[pv.status][1]}（错误{len(pv.errors)}个，提示{len(pv.warnings)}个）")
+        except store.BusyError:
+            pass
     bar.empty()
 
 # Previews depend on what is loaded: refresh them whenever the database changes.
@@ -199,10 +207,7 @@ for name, first in repeats:
 def _load(hashes: list[str]) -> None:
     """Load confirmed files in upload order; record what happened for the next run."""
     msgs = st.session_state[MESSAGES]
-    who = str(st.session_state.get("reporter_input") or st.session_state.get(REPORTER) or "").strip()
-    if not who:
-        msgs.append(("error", "请先在页面上方填写「报送人」。"))
-        return
+    who = auth.current_account()  # at the time of the click: after a logout this is None, and the load is refused
     for h in hashes:
         e = st.session_state[CHECKED].get(h)
         if e is None:
@@ -214,6 +219,9 @@ def _load(hashes: list[str]) -> None:
                              removals_accepted=bool(st.session_state.get(f"accept_removed_{h}")))
         except LoadRefused as exc:
             msgs.append(("warning", esc(exc)))
+            continue
+        except accounts.PermissionDenied as exc:
+            msgs.append(("error", f"「{esc(pv.file_name)}」未载入：{esc(exc)}"))
             continue
         except store.BusyError as exc:
             msgs.append(("error", f"「{esc(pv.file_name)}」未载入：{exc}"))
@@ -230,7 +238,7 @@ def _load(hashes: list[str]) -> None:
             "name": pv.file_name, "unit": pv.unit_name, "period": pv.period_label, "status": r.status,
             "unit_code": pv.unit_code, "period_code": pv.period_code,
             "version": r.version, "replaced": pv.replaces.version if pv.replaces else None,
-            "n_warnings": len(r.warnings), "at": datetime.now(), "who": who,
+            "n_warnings": len(r.warnings), "at": datetime.now(), "who": who.label,
         }
         del st.session_state[CHECKED][h]
 
@@ -403,7 +411,8 @@ def _card(h: str, name: str) -> None:
                        "（已结束的把状态改为「已完成」或「已终止」），改好后重新上传。",
                        icon=":material/delete_forever:")
             removal_ok = st.checkbox(f"确认删除这{len(names)}项事项（已撤销，不再列入）", key=f"accept_removed_{h}")
-        why = None if reporter else "请先在页面上方填写「报送人」"
+        why = None if account.can(accounts.LOAD, pv.unit_code) else (
+            f"该文件的填报单位是{pv.unit_name}，当前账户只能报送{ref.unit_name(account.unit_code)}的报表")
         why = why or (None if accepted else "请先核对提示并勾选确认")
         why = why or (None if removal_ok else "请先核对将删除的事项并勾选确认")
         st.button(f"确认载入（成为第{pv.version}版）", key=f"load_{h}", type="primary", disabled=why is not None,
@@ -429,7 +438,7 @@ else:
     # ③ Confirm all loadable files at once
     if len(pending) > 1:
         st.subheader("③ 全部确认载入")
-        ready = [h for h in pending if _ready(h)]
+        ready = [h for h in pending if _ready(h) and account.can(accounts.LOAD, checked_store[h]["preview"].unit_code)]
         waiting = [checked_store[h]["name"] for h in pending
                    if checked_store[h]["preview"].status == STATUS_WARNINGS and not st.session_state.get(f"accept_{h}")]
         removing = [checked_store[h]["name"] for h in pending if checked_store[h]["preview"].removes_items
@@ -442,8 +451,7 @@ else:
         if blocked:
             st.caption("有错误的文件不能载入：" + "、".join(map(esc, blocked)))
         st.button(f"确认载入全部可载入文件（{len(ready)}个）", key="load_all", type="primary",
-                  disabled=not ready or not reporter, on_click=_load, args=(ready,), icon=":material/done_all:",
-                  help=None if reporter else "请先在页面上方填写「报送人」")
+                  disabled=not ready, on_click=_load, args=(ready,), icon=":material/done_all:")
     elif not pending:
         st.button("清空已上传文件列表，继续报送", on_click=_reset_uploads, key="reset_uploads",
                   icon=":material/restart_alt:")

@@ -213,11 +213,14 @@ class LoadRefused(ValueError):
     """The page asked to load a file that must not be loaded (yet)."""
 
 
-def confirm_load(db_path: Path | str, pv: Preview, data: bytes, *, who: str | None,
+def confirm_load(db_path: Path | str, pv: Preview, data: bytes, *, who,
                  warnings_accepted: bool = False, removals_accepted: bool = False, source: str = "web",
                  on_wait=None) -> store.LoadResult:
     """Load a previewed file as the new current version, after the user confirmed.
 
+    ``who`` is the logged-in ``accounts.Account`` (from the web page it must
+    be one, allowed to send for the file's own 填报单位: ``PermissionDenied``
+    otherwise; a plain name is a run on the server).
     Refused (``LoadRefused``, nothing written) when the file has errors, is a
     duplicate, has warnings the user did not accept, or would remove items of the
     current version without ``removals_accepted`` (checked again inside the load, so
@@ -233,7 +236,7 @@ def confirm_load(db_path: Path | str, pv: Preview, data: bytes, *, who: str | No
         raise LoadRefused(f"「{pv.file_name}」未载入：本次报送将删除当前版本中的{len(pv.removed)}项事项，"
                           "请先核对并勾选确认。")
     kwargs = {"on_wait": on_wait} if on_wait is not None else {}
-    r = store.save_checked(db_path, pv.checked, data, who=(who or "").strip() or None, source=source,
+    r = store.save_checked(db_path, pv.checked, data, who=who.strip() or None if isinstance(who, str) else who, source=source,
                            record_rejected=False, refuse_removals=not removals_accepted, **kwargs)
     if r.status == "rejected" and any(i.code == "items-removed" for i in r.errors):
         raise LoadRefused(f"「{pv.file_name}」未载入：当前版本已变化，本次报送将删除其中的{len(r.removed_items)}项事项，"

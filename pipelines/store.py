@@ -27,6 +27,8 @@ import pandas as pd
 import pyarrow as pa
 from filelock import FileLock, Timeout
 
+from . import audit
+from .accounts import ARCHIVE, LOAD, RESTORE, Account, as_actor, require
 from .checks import CheckedReturn, removal_issue, removed_items, value_decreases
 from .issues import ERROR, HasIssues, Issue
 from .read import DEFAULT_LIMITS
@@ -97,6 +99,40 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     """),
     (3, "issue parameters", """
     ALTER TABLE issues ADD COLUMN params VARCHAR;  -- JSON: what the message was rendered from
+    """),
+    (4, "accounts, audit log, administration overrides", """
+    CREATE TABLE users (
+        user_name VARCHAR NOT NULL, display_name VARCHAR, role VARCHAR NOT NULL, unit_code VARCHAR,
+        password_hash VARCHAR, disabled BOOLEAN NOT NULL DEFAULT FALSE,
+        created_at TIMESTAMP, created_by VARCHAR, last_login_at TIMESTAMP,
+        failed_count INTEGER DEFAULT 0, last_failed_at TIMESTAMP, locked_until TIMESTAMP,
+        oidc_subject VARCHAR
+    );
+    CREATE SEQUENCE audit_seq START 1;
+    CREATE TABLE audit_log (
+        event_id BIGINT NOT NULL, event_at TIMESTAMP NOT NULL, account VARCHAR, role VARCHAR,
+        action VARCHAR NOT NULL, unit_code VARCHAR, object VARCHAR, before VARCHAR, after VARCHAR,
+        detail VARCHAR, source VARCHAR
+    );
+    INSERT INTO audit_log
+        SELECT nextval('audit_seq'), event_at, by_user, NULL, action, unit_code, object, NULL, NULL, note, source
+        FROM (SELECT e.event_at, e.by_user, e.action, s.unit_code, s.source, e.note,
+                     concat_ws(' ', s.period_code, CASE WHEN s.version IS NULL THEN NULL
+                                                        ELSE '第' || s.version || '版' END, s.file_name) AS object
+              FROM submission_events e LEFT JOIN submissions s USING (submission_id)
+              ORDER BY e.event_at, e.submission_id);
+    CREATE TABLE setting_overrides (
+        key VARCHAR NOT NULL, value VARCHAR, changed_at TIMESTAMP, changed_by VARCHAR
+    );
+    CREATE TABLE alias_overrides (
+        field VARCHAR NOT NULL, alias VARCHAR NOT NULL, code VARCHAR NOT NULL,
+        added_at TIMESTAMP, added_by VARCHAR
+    );
+    CREATE TABLE plan_overrides (
+        plan_id VARCHAR NOT NULL, kind VARCHAR NOT NULL,  -- baseline | target | allocation
+        indicator_code VARCHAR NOT NULL, unit_code VARCHAR, value DOUBLE,
+        changed_at TIMESTAMP, changed_by VARCHAR
+    );
     """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -184,9 +220,24 @@ def init_db(db_path: Path | str) -> None:
                     return
         except duckdb.Error:
             pass
+    if db_path.exists():
+        _backup_before(db_path, "pre-migration")
     with connect(db_path, write=True) as con:
         migrate(con)
     _READY.add((str(db_path.resolve()), db_path.stat().st_ino))
+
+
+def _backup_before(db_path: Path, why: str) -> Path | None:
+    """An automatic backup under ``<db dir>/backups/`` before a schema change or an archive."""
+    from .backup import backup
+
+    try:
+        size = db_path.stat().st_size
+    except FileNotFoundError:
+        return None
+    if size == 0:
+        return None
+    return backup(db_path, db_path.parent / "backups", label=why)
 
 
 def _schema_version(con) -> int:
@@ -205,6 +256,8 @@ def migrate(con) -> None:
         try:
             con.execute(sql)
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
+            if table_exists(con, "audit_log"):
+                audit.record(con, None, "migration", object=f"数据库结构第{version}版", detail=name, source="system")
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -389,7 +442,7 @@ def _new_id(con) -> int:
 NOT_KEPT = {"file-too-large", "part-too-large"}  # codes of files refused for their size: never stored
 
 
-def save_checked(db_path: Path | str, checked: CheckedReturn, data: bytes, *, who: str | None = None,
+def save_checked(db_path: Path | str, checked: CheckedReturn, data: bytes, *, who: Account | str | None = None,
                  source: str = "cli", dry_run: bool = False, record_rejected: bool = True,
                  received_at: datetime | None = None, refuse_removals: bool = False,
                  on_wait: Callable[[str], None] | None = _say_waiting) -> LoadResult:
@@ -398,8 +451,14 @@ def save_checked(db_path: Path | str, checked: CheckedReturn, data: bytes, *, wh
     The result's ``removed_items`` names the items of the replaced current version the file no
     longer lists (a load removes them from the figures). With ``refuse_removals`` such a load is
     refused instead (status "rejected", an ``items-removed`` error, nothing written).
+
+    ``who`` is the acting account. From the web (``source="web"``) it must be
+    a logged-in ``Account`` allowed to send returns for the file's own
+    填报单位 (``PermissionDenied`` otherwise, nothing written); a plain name
+    is a command-line run on the server. 报送人 is the account's name.
     """
     db_path = Path(db_path)
+    actor = None if who is None and source == "web" else as_actor(who if who is not None else Account.local())
     issues = list(checked.report.issues)
     base = dict(file=checked.file_name, unit_code=checked.unit_code, period_end=checked.period_end)
     if len(data) > DEFAULT_LIMITS.max_file_bytes or any(i.code in NOT_KEPT for i in issues):
@@ -411,6 +470,10 @@ def save_checked(db_path: Path | str, checked: CheckedReturn, data: bytes, *, wh
                           issues=issues, **base)
     init_db(db_path)
     with connect(db_path, write=not dry_run, on_wait=on_wait) as con:
+        if not dry_run:
+            actor = require(con, actor, LOAD, checked.unit_code)
+            if not actor.is_local:
+                who = actor.user_name
         dup = find_loaded(con, checked.file_hash)
         if dup is not None:
             return LoadResult(status="duplicate", version=dup[1], issues=issues, duplicate_of=dup[0], **base)
@@ -447,8 +510,12 @@ def save_checked(db_path: Path | str, checked: CheckedReturn, data: bytes, *, wh
                  False, len(errors), len(issues) - len(errors), cover.get("filler"), cover.get("phone"),
                  cover.get("fill_date"), None])
             _insert_issues(con, sid, issues)
+            what = " ".join(x for x in (p.code if p else None, f"第{version}版" if version else None,
+                                        checked.file_name) if x)
             if errors:
                 con.execute("INSERT INTO submission_events VALUES (?, 'rejected', ?, ?, NULL)", [sid, now, who])
+                audit.record(con, actor, "rejected", unit_code=checked.unit_code, object=what, at=now,
+                             detail=f"{len(errors)}个错误，{len(issues) - len(errors)}个提示", source=source)
                 con.execute("COMMIT")
                 return LoadResult(status="rejected", version=None, issues=issues, submission_id=sid, **base)
             old = con.execute("SELECT submission_id FROM submissions WHERE unit_code = ? AND period_end = ? "
@@ -460,6 +527,11 @@ def save_checked(db_path: Path | str, checked: CheckedReturn, data: bytes, *, wh
                             [o, now, who, f"被第{version}版取代"])
             con.execute("UPDATE submissions SET is_current = TRUE WHERE submission_id = ?", [sid])
             con.execute("INSERT INTO submission_events VALUES (?, 'loaded', ?, ?, NULL)", [sid, now, who])
+            was = _version_word(con, old[0][0]) if old else "（无）"
+            audit.record(con, actor, "loaded", unit_code=checked.unit_code, object=what, before=f"当前版本：{was}",
+                         after=f"当前版本：第{version}版", at=now, source=source,
+                         detail="；".join(x for x in (f"{len(issues)}个提示" if issues else "",
+                                                     f"删除事项{len(removed)}项" if removed else "") if x) or None)
             ind = checked.indicators if checked.indicators is not None else pd.DataFrame(
                 columns=["indicator_code", "value", "increase", "note", "row"])
             ind_tbl = pa.table({
@@ -489,11 +561,17 @@ def save_checked(db_path: Path | str, checked: CheckedReturn, data: bytes, *, wh
     return LoadResult(status="loaded", version=version, issues=issues, submission_id=sid, **base)
 
 
-def make_current(db_path: Path | str, submission_id: int, who: str | None = None, note: str | None = None) -> None:
-    """Make an earlier loaded version current again (recorded; nothing deleted)."""
+def make_current(db_path: Path | str, submission_id: int, who: Account | str | None = None,
+                 note: str | None = None) -> None:
+    """Make an earlier loaded version current again (recorded; nothing deleted). Administrators only.
+
+    ``who``: the logged-in ``Account`` (pages), or a name for a run on the server; None is refused.
+    """
     with connect(db_path, write=True) as con:
-        row = con.execute("SELECT unit_code, period_end, status FROM submissions WHERE submission_id = ?",
-                          [submission_id]).fetchone()
+        row = con.execute("SELECT unit_code, period_end, status, period_code, version, file_name FROM submissions "
+                          "WHERE submission_id = ?", [submission_id]).fetchone()
+        actor = require(con, as_actor(who), RESTORE, row[0] if row else None)
+        who = actor.user_name
         if row is None or row[2] != "loaded":
             raise ValueError("只能恢复已成功入库的版本")
         now = datetime.now()
@@ -507,10 +585,18 @@ def make_current(db_path: Path | str, submission_id: int, who: str | None = None
             for (o,) in old:
                 con.execute("INSERT INTO submission_events VALUES (?, 'superseded', ?, ?, ?)", [o, now, who, note])
             con.execute("INSERT INTO submission_events VALUES (?, 'restored', ?, ?, ?)", [submission_id, now, who, note])
+            was = _version_word(con, old[0][0]) if old else "（无）"
+            audit.record(con, actor, "restored", unit_code=row[0], object=f"{row[3]} {row[5]}", at=now,
+                         before=f"当前版本：{was}", after=f"当前版本：第{row[4]}版", detail=note)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+
+def _version_word(con, submission_id: int) -> str:
+    v = con.execute("SELECT version FROM submissions WHERE submission_id = ?", [submission_id]).fetchone()
+    return f"第{v[0]}版" if v and v[0] is not None else "未编号"
 
 
 def set_meta(db_path: Path | str, key: str, value: str | None) -> None:
@@ -550,15 +636,21 @@ def archive_path(db_path: Path | str, label: str) -> Path:
     return target
 
 
-def archive_database(db_path: Path | str, label: str) -> Path:
+def archive_database(db_path: Path | str, label: str, who: Account | str | None = None) -> Path:
     """Set the database aside and start an empty one in its place; nothing is deleted.
 
     The database file, its WAL and its files folder move (rename, same disk)
     to ``<db dir>/archive/<label>-<timestamp>/``, under the writers' lock so
     no load is cut in half; a fresh, empty database is then created at
-    ``db_path``. Returns the archive folder.
+    ``db_path``. Returns the archive folder. Administrators only (``who`` as
+    for ``make_current``); accounts and the audit log continue in the new
+    database, and a backup is taken first.
     """
     db_path = Path(db_path)
+    with connect(db_path, write=True) as con:  # refused before anything moves
+        actor = require(con, as_actor(who), ARCHIVE)
+        audit.record(con, actor, "archive", object=label, detail="数据库整体移入 archive/ 文件夹（未删除）")
+    _backup_before(db_path, "pre-archive")
     target = archive_path(db_path, label)
     lock = FileLock(str(db_path) + ".lock")
     try:
@@ -573,6 +665,8 @@ def archive_database(db_path: Path | str, label: str) -> Path:
     finally:
         lock.release()
     init_db(db_path)
+    with connect(db_path, write=True) as con:  # the new database starts with the accounts and the record
+        _carry_over(con, target / db_path.name)
     return target
 
 
@@ -695,3 +789,16 @@ PUBLIC_VIEWS = ("v_submissions", "v_indicator_values", "v_items", "v_item_partne
 def has_public_views(con) -> bool:
     """Whether the database is set up (its public views exist)."""
     return all(table_exists(con, v) for v in PUBLIC_VIEWS)
+
+
+def _carry_over(con, archived: Path) -> None:
+    """Accounts, administration settings and the audit log continue in the new database."""
+    con.execute("ATTACH '" + str(archived).replace("'", "''") + "' AS old (READ_ONLY)")
+    try:
+        for table in ("users", "audit_log", "setting_overrides", "alias_overrides", "plan_overrides"):
+            con.execute(f"INSERT INTO {table} SELECT * FROM old.{table}")
+        top = con.execute("SELECT coalesce(max(event_id), 0) FROM audit_log").fetchone()[0]
+        con.execute("DROP SEQUENCE audit_seq")
+        con.execute(f"CREATE SEQUENCE audit_seq START {int(top) + 1}")
+    finally:
+        con.execute("DETACH old")

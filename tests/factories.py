@@ -40,3 +40,30 @@ def load_values(db: Path, unit: str, period: str, values: dict[str, int], items:
                             unit_code=unit, period=p, indicators=ind, items=items_df,
                             item_partners=ip.reset_index(drop=True))
     return save_checked(db, checked, data, who="test", source="test", received_at=received_at, on_wait=None)
+
+
+PASSWORD = "Zhang-ming-2024!"  # test accounts only
+
+
+def make_user(db: Path, user_name: str, role: str = "admin", unit: str | None = None,
+              password: str = PASSWORD, display_name: str | None = None):
+    """An account made as ``python -m pipelines.users add`` makes it (no-op if it exists)."""
+    from pipelines import accounts, store
+
+    store.init_db(db)
+    with store.connect(db, write=True, on_wait=None) as con:
+        if con.execute("SELECT count(*) FROM users WHERE user_name = ?", [user_name]).fetchone()[0]:
+            return
+        accounts.add_user(con, accounts.Account.local("测试"), user_name, role, password, unit_code=unit,
+                          display_name=display_name)
+
+
+def login(at, user_name: str, password: str = PASSWORD):
+    """Log in through the 登录 page of the running AppTest ``at`` (the sidebar has the same form, but
+    AppTest shows app.py's sidebar only before the first switch_page)."""
+    at.switch_page("pages/login.py").run()
+    at.text_input(key="page_login_user").input(user_name)
+    at.text_input(key="page_login_password").input(password)
+    at.button(key="page_login_submit").click().run()
+    assert not at.exception, at.exception
+    return at

@@ -27,6 +27,7 @@ from pipelines.read import Limits
 from pipelines.template import write_return
 from tests import hostile_files as hostile
 from tests.dbfixtures import demo_db_copy
+from tests.factories import login, make_user
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = date(2021, 3, 1)
@@ -236,16 +237,31 @@ def small_db(tmp_path):
     return db
 
 
-def open_page(monkeypatch, db, page="pages/upload.py", reporter: str | None = "张明") -> AppTest:
+def open_page(monkeypatch, db, page="pages/upload.py", user: str | None = "张明", role: str = "admin",
+              unit: str | None = None) -> AppTest:
+    """The app logged in as ``user`` (an administrator unless told), on ``page``; ``user=None``: anonymous."""
     monkeypatch.setenv("KJHZ_DB", str(db))
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
     at.run()
+    if user is not None:
+        make_user(db, user, role, unit)
+        login(at, user)
     at.switch_page(page)
     at.run()
     assert not at.exception
-    if reporter is not None and page == "pages/upload.py":
-        at.text_input(key="reporter_input").input(reporter)
-        at.run()
+    return at
+
+
+def app_at(monkeypatch, db, user: str | None = "张明", **params) -> AppTest:
+    """The app logged in (as an administrator), with the URL's query parameters set before the first page."""
+    monkeypatch.setenv("KJHZ_DB", str(db))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    if user is not None:
+        make_user(db, user)
+        login(at, user)
+    for k, v in params.items():
+        at.query_params[k] = v
     return at
 
 
@@ -300,15 +316,20 @@ def test_warnings_must_be_accepted_before_loading(monkeypatch, small_db):
     assert "upload_checked" in at.session_state and h not in at.session_state["upload_checked"]
 
 
-def test_no_load_without_a_reporter_name(monkeypatch, small_db):
+def test_no_upload_without_a_login_and_the_reporter_is_the_account(monkeypatch, small_db):
     clean = return_bytes(period=parse_period("2020H1"))
-    at = upload(open_page(monkeypatch, small_db, reporter=None), ("2020H1.xlsx", clean))
+    at = open_page(monkeypatch, small_db, user=None)
+    assert not at.file_uploader and not at.button  # no upload, no control at all
+    assert any("需要登录" in i.value for i in at.info)
+    assert any(link.proto.page.endswith("login") for link in at.get("page_link"))  # 去登录
+    make_user(small_db, "lilei", display_name="李雷")
+    login(at, "lilei")
+    at = upload(at.switch_page("pages/upload.py").run(), ("2020H1.xlsx", clean))
     h = file_hash(clean)
-    assert at.button(key=f"load_{h}").disabled
-    at.text_input(key="reporter_input").input("李雷").run()
     at.button(key=f"load_{h}").click().run()
-    assert any("第1版" in s.value for s in at.success)
+    assert any("第1版" in s.value and "李雷" in s.value for s in at.success)
     assert count(small_db) == 2
+    assert count(small_db, "SELECT received_by FROM submissions WHERE period_code = '2020H1'") == "lilei"
 
 
 def test_a_checker_crash_shows_as_an_unreadable_file_not_a_traceback(monkeypatch, small_db):
@@ -493,9 +514,7 @@ def test_after_loading_the_history_link_opens_that_unit_and_period(monkeypatch, 
 
     # what the link opens: 版本历史 of 包头市 2019年下半年 (not the first unit, 呼和浩特市), labels in Chinese
     assert ingest_bytes(small_db, return_bytes(unit="150100"), "呼市.xlsx", today=TODAY).status == "loaded"
-    hist = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    hist.query_params["unit"] = UNIT
-    hist.query_params["period"] = "2019H2"
+    hist = app_at(monkeypatch, small_db, unit=UNIT, period="2019H2")
     hist.switch_page("pages/history.py").run()
     assert not hist.exception
     assert hist.selectbox(key="history_unit").value == UNIT
@@ -517,10 +536,7 @@ def test_after_loading_the_history_link_opens_that_unit_and_period(monkeypatch, 
     ({"unit": UNIT, "period": "2020H1"}, "包头市没有2020年上半年的报送记录"),
 ])
 def test_history_link_with_unknown_values_says_so(monkeypatch, small_db, params, notice):
-    monkeypatch.setenv("KJHZ_DB", str(small_db))
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    for k, v in params.items():
-        at.query_params[k] = v
+    at = app_at(monkeypatch, small_db, **params)
     at.switch_page("pages/history.py").run()  # opened straight from the link
     assert not at.exception
     assert any(notice in i.value for i in at.info), [i.value for i in at.info]
@@ -587,7 +603,6 @@ def test_resubmission_then_history_then_restore(monkeypatch, tmp_path):
     assert store.original_path(db, h).read_bytes() == v2
 
     # an admin makes version 1 current again: confirmation and a note, recorded, nothing deleted
-    at.text_input(key="operator_input").input("管理员").run()
     at.text_input(key=f"restore_note_{old[0]}").input("第2版经核实有误，恢复第1版").run()
     at.button(key=f"restore_{old[0]}").click().run()
     assert count(db, "SELECT count(*) FROM submission_events WHERE action = 'restored'") == 0  # not yet: confirm first
@@ -598,7 +613,7 @@ def test_resubmission_then_history_then_restore(monkeypatch, tmp_path):
         assert con.execute("SELECT version FROM v_submissions WHERE unit_code = ? AND period_end = ?",
                            [UNIT, period.end]).fetchone() == (1,)
         assert con.execute("SELECT by_user, note FROM submission_events WHERE action = 'restored'").fetchall() == [
-            ("管理员", "第2版经核实有误，恢复第1版")]
+            ("张明", "第2版经核实有误，恢复第1版")]
         assert con.execute("SELECT count(*) FROM submissions WHERE unit_code = ? AND period_end = ?",
                            [UNIT, period.end]).fetchone() == (2,)
         assert progress_table(con, as_of).set_index("indicator_code").loc["I04", "value"] == total_before
@@ -633,14 +648,14 @@ def test_template_download_defaults_to_the_next_unreported_period(monkeypatch, s
 # Demo data: archived (renamed, never deleted) and replaced by an empty database
 def test_archive_database_moves_everything_and_starts_empty(small_db):
     files_before = sorted(p.name for p in store.files_dir(small_db).rglob("*") if p.is_file())
-    folder = store.archive_database(small_db, "demo")
+    folder = store.archive_database(small_db, "demo", who="测试")
     assert folder.parent == small_db.parent / "archive" and folder.name.startswith("demo-")
     assert count(small_db) == 0  # a fresh, empty database with the schema
     assert not any(store.files_dir(small_db).rglob("*.xlsx"))
     kept = folder / small_db.name
     assert count(kept, "SELECT count(*) FROM submissions WHERE status = 'loaded'") == 1
     assert sorted(p.name for p in (folder / store.files_dir(small_db).name).rglob("*") if p.is_file()) == files_before
-    assert store.archive_database(small_db, "demo") != folder  # a second archive never overwrites the first
+    assert store.archive_database(small_db, "demo", who="测试") != folder  # a second archive never overwrites the first
 
 
 def test_demo_notice_and_archive_with_confirmation(monkeypatch, tmp_path):
@@ -662,10 +677,7 @@ def test_demo_notice_and_archive_with_confirmation(monkeypatch, tmp_path):
 def test_history_changing_unit_keeps_the_url_in_step_without_notices(monkeypatch, small_db):
     assert ingest_bytes(small_db, return_bytes(unit="150100", period=parse_period("2019H2")), "呼市.xlsx",
                         today=TODAY).status == "loaded"
-    monkeypatch.setenv("KJHZ_DB", str(small_db))
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    at.query_params["unit"] = UNIT
-    at.query_params["period"] = "2019H1"
+    at = app_at(monkeypatch, small_db, unit=UNIT, period="2019H1")
     at.switch_page("pages/history.py").run()
     assert at.selectbox(key=f"history_period_{UNIT}").value == P.end
     at.selectbox(key="history_unit").set_value("150100").run()  # 呼和浩特市 has no 2019H1: no notice, all periods
