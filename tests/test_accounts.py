@@ -155,7 +155,7 @@ def test_the_audit_log_has_who_what_before_and_after(db):
         sid = con.execute("SELECT submission_id FROM submissions WHERE unit_code = ?", [UNIT]).fetchone()[0]
     later = return_bytes(values={"I04": 2}, rows=[])  # a second version for 包头市 2019H1
     pv = check_upload(db, later, "v2.xlsx", today=TODAY)
-    confirm_load(db, pv, later, who=acc(db, "admin1"), warnings_accepted=True)
+    confirm_load(db, pv, later, who=acc(db, "admin1"), warnings_accepted=True, removals_accepted=True)
     store.make_current(db, sid, who=acc(db, "admin1"), note="第2版有误")
     log = audit_rows(db)
     restored = log[log["action"] == "restored"].iloc[0]
