@@ -22,6 +22,7 @@ from pipelines.reference import norm_key
 from pipelines.template import previous_return, write_return
 from tests.dbfixtures import demo_db_copy
 from tests.e2e.server import CHROMIUM, is_local, launch_browser, running_app
+from tests.factories import PASSWORD, make_user
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
@@ -54,6 +55,16 @@ def red_cells(wb) -> set[tuple[str, str]]:
             if c.fill is not None and c.fill.fill_type == "solid" and str(c.fill.fgColor.rgb).upper().endswith(ERROR_FILL)}
 
 
+def sidebar_login(page, user: str, password: str = PASSWORD) -> None:
+    """Log in with the form in the sidebar, as a user does."""
+    side = page.get_by_test_id("stSidebar")
+    side.get_by_test_id("stExpander").filter(has_text="登录").locator("summary").click()
+    side.get_by_role("textbox", name="用户名").fill(user)
+    side.get_by_role("textbox", name="口令").fill(password)
+    side.get_by_role("button", name="登录").click()
+    side.get_by_role("button", name="退出登录").wait_for()
+
+
 def test_upload_errors_annotated_download_then_fixed_file(tmp_path):
     db = demo_db_copy(tmp_path)
     bad_path = tmp_path / "乌市_2019年2季度_科技合作报表.xlsx"
@@ -71,6 +82,7 @@ def test_upload_errors_annotated_download_then_fixed_file(tmp_path):
     with store.connect(db) as con:
         before = con.execute("SELECT count(*) FROM submissions").fetchone()[0]
 
+    make_user(db, "赵敏", "管理员")
     outside: list[str] = []
     with running_app(db) as base, sync_api.sync_playwright() as p:
         browser = launch_browser(p)
@@ -79,6 +91,7 @@ def test_upload_errors_annotated_download_then_fixed_file(tmp_path):
         page.set_default_timeout(TIMEOUT)
         # open the app at its entry page, then go to 数据报送 through the sidebar as a user does
         page.goto(base + "/")
+        sidebar_login(page, "赵敏")
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="数据报送").click()
         page.get_by_text("② 上传报表并检查", exact=True).wait_for()
         assert page.get_by_text("当前数据库中是演示数据").is_visible()
@@ -96,8 +109,7 @@ def test_upload_errors_annotated_download_then_fixed_file(tmp_path):
         template = check_return(Path(dl.value.path()).read_bytes(), dl.value.suggested_filename)
         assert (template.unit_code, template.period, template.report.errors) == (unit, period, [])
 
-        page.get_by_role("textbox", name="报送人").fill("赵敏")
-        page.get_by_role("textbox", name="报送人").press("Enter")
+        page.get_by_text("报送人：").first.wait_for()  # the account, not a typed name
 
         # 1. a file with errors: the table of problems, no load button
         page.locator("input[type=file]").set_input_files(str(bad_path))
