@@ -733,9 +733,7 @@ def test_file_names_and_cover_text_are_shown_as_typed_on_upload_and_history(monk
 
 
 def test_a_link_parameter_is_shown_as_text(monkeypatch, small_db):
-    monkeypatch.setenv("KJHZ_DB", str(small_db))
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    at.run()
+    at = app_at(monkeypatch, small_db)
     at.switch_page("pages/history.py")
     at.query_params["period"] = "[x](http://evil)"
     at.run()
