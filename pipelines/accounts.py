@@ -177,6 +177,19 @@ def check_password_rules(password: str, user_name: str) -> None:
         raise ValueError("口令过于简单。")
 
 
+def _role_and_unit(role: str | None, unit: str | None) -> tuple[str, str | None]:
+    """A role key and, for a 填报员, the unit's code (name or code accepted); ValueError otherwise."""
+    key = ROLE_BY_NAME.get((role or "").strip())
+    if key is None:
+        raise ValueError("角色应为：管理员、填报员或浏览（admin / filer / viewer）。")
+    if key != FILER:
+        return key, None
+    m = load_reference().lookups["unit"].resolve(unit) if unit else None
+    if m is None or not m.ok:
+        raise ValueError("填报员必须指定所属单位（单位名称或代码，如 包头市 或 150200）。")
+    return key, m.code
+
+
 def _fetch(con, user_name: str):
     return con.execute("SELECT user_name, role, unit_code, display_name, disabled, password_hash, failed_count, "
                        "last_failed_at, locked_until FROM users WHERE user_name = ?", [user_name]).fetchone()
@@ -190,17 +203,8 @@ def add_user(con, actor: Account | None, user_name: str, role: str, password: st
     user_name = (user_name or "").strip()
     if not user_name or len(user_name) > 64 or any(c.isspace() for c in user_name):
         raise ValueError("用户名不能为空、不能含空格，最长64个字符。")
-    role = ROLE_BY_NAME.get((role or "").strip())
-    if role is None:
-        raise ValueError("角色应为：管理员、填报员或浏览（admin / filer / viewer）。")
+    role, unit_code = _role_and_unit(role, unit_code)
     ref = load_reference()
-    if role == FILER:
-        m = ref.lookups["unit"].resolve(unit_code) if unit_code else None
-        if m is None or not m.ok:
-            raise ValueError("填报员必须指定所属单位（--unit，单位名称或代码）。")
-        unit_code = m.code
-    else:
-        unit_code = None
     check_password_rules(password, user_name)
     if _fetch(con, user_name) is not None:
         raise ValueError(f"用户名「{user_name}」已存在。")
@@ -244,17 +248,8 @@ def set_role(con, actor: Account | None, user_name: str, role: str, unit_code: s
     row = _fetch(con, user_name)
     if row is None:
         raise ValueError(f"没有用户名为「{user_name}」的账户。")
-    new = ROLE_BY_NAME.get(role)
-    if new is None:
-        raise ValueError("角色应为：管理员、填报员或浏览。")
+    new, unit_code = _role_and_unit(role, unit_code)
     ref = load_reference()
-    if new == FILER:
-        m = ref.lookups["unit"].resolve(unit_code) if unit_code else None
-        if m is None or not m.ok:
-            raise ValueError("填报员必须指定所属单位。")
-        unit_code = m.code
-    else:
-        unit_code = None
     if actor is not None and actor.user_name == user_name and new != ADMIN:
         raise ValueError("不能取消自己的管理员角色。")
     con.execute("UPDATE users SET role = ?, unit_code = ? WHERE user_name = ?", [new, unit_code, user_name])
