@@ -180,7 +180,13 @@ if todo:
     for n, h in enumerate(todo, 1):
         e = checked_store[h]
         bar.progress((n - 1) / len(todo), text=f"正在检查第 {n}/{len(todo)} 个文件：{e['name']}")
-        pv = check_upload(db, e["data"], e["name"], ref=ref)  # a fault of the checker: the file's error, logged
+        try:
+            pv = check_upload(db, e["data"], e["name"], ref=ref)  # a fault of the checker: the file's error, logged
+        except store.BusyError as exc:  # the database, not the file: say so; the next run checks it again
+            bar.empty()
+            st.error(f"暂时无法检查「{esc(e['name'])}」：{exc}。请稍后点「重新检查」。", icon=":material/hourglass_top:")
+            st.button("重新检查", key="recheck", icon=":material/refresh:")  # a click reruns the page
+            st.stop()
         e.update(checked=pv.checked, preview=pv, preview_key=data_key())
         try:
             audit.log(db, account, "upload", unit_code=pv.unit_code, object=e["name"],
@@ -194,7 +200,11 @@ key_now = data_key()
 for h, _ in entries:
     e = checked_store.get(h)
     if e is not None and e["preview_key"] != key_now:
-        e["preview"] = preview(db, e["checked"], ref=ref)
+        try:
+            e["preview"] = preview(db, e["checked"], ref=ref)
+        except store.BusyError as exc:  # keep the previous preview; say why it may be stale
+            st.warning(f"数据库正忙，「{esc(e['name'])}」的预览可能不是最新的：{exc}", icon=":material/hourglass_top:")
+            continue
         e["preview_key"] = key_now
 # forget files no longer in the uploader
 for h in [h for h in checked_store if h not in seen]:

@@ -751,3 +751,29 @@ def test_history_says_a_rejected_original_was_cleaned_after_its_retention(monkey
     at = open_page(monkeypatch, small_db, page="pages/history.py")
     assert "未通过检查的原始文件只保留30天，已清理" in [c.value for c in at.caption]
     assert [d.key for d in at.download_button if d.key.startswith("orig_")] == ["orig_1"]  # the loaded one
+
+
+def test_a_busy_database_while_checking_is_a_chinese_message_and_the_page_keeps_running(monkeypatch, small_db):
+    import pipelines.diff
+
+    def busy(*args, **kwargs):
+        raise store.BusyError("数据库一直被占用，请稍后再试")
+
+    monkeypatch.setattr(pipelines.diff, "check_upload", busy)
+    monkeypatch.setenv("KJHZ_DB", str(small_db))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/upload.py")
+    at.run()
+    at.text_input(key="reporter_input").input("张明").run()
+    at.file_uploader[0].set_value([("a.xlsx", BASE, XLSX)])
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["暂时无法检查「a\\.xlsx」：数据库一直被占用，请稍后再试。请稍后点「重新检查」。"]
+    assert not (small_db.parent / (small_db.name + ".log")).exists()  # expected under load: nothing to log
+
+    monkeypatch.undo()
+    monkeypatch.setenv("KJHZ_DB", str(small_db))
+    at.button(key="recheck").click().run()  # checked again
+    assert not at.error and f"load_{file_hash(BASE)}" not in [b.key for b in at.button]  # a duplicate of v1
+    assert any("完全相同" in i.value for i in at.info)

@@ -114,6 +114,8 @@ def log_failure(exc: BaseException, context: str = "") -> str:
     command lines do); the Chinese sentence to show instead of a traceback."""
     from pipelines.faults import describe, log_exception
 
+    if isinstance(exc, store.BusyError):  # expected under load: no traceback to keep, nothing to report
+        return f"{describe(exc)}。"
     log_exception(db_path(), exc, f"app {context}".strip())
     return f"{describe(exc)}。详细信息已写入服务器日志，请联系管理员。"
 
