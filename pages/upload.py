@@ -16,10 +16,10 @@ from pipelines.annotate import annotate_workbook
 from pipelines.checks import file_hash
 from pipelines.diff import (
     STATUS_DUPLICATE, STATUS_ERRORS, STATUS_OK, STATUS_WARNINGS, LoadRefused, Preview, check_upload, confirm_load,
-    issues_table, next_unreported, plan_periods, preview,
+    issues_table, preview,
 )
 from pipelines.normalise import parse_period
-from pipelines.template import build_template
+from pipelines.template import build_template, next_unreported, plan_periods
 from pipelines.vocab import reporting_frequency
 from ui import auth
 from ui.common import data_key, db_path, esc, esc_table, fmt_date, log_failure, q, reference, show_table, table_height
@@ -395,7 +395,7 @@ def _card(h: str, name: str) -> None:
             stem = name.rsplit(".", 1)[0]
             st.download_button(
                 "下载标注了问题的工作簿", key=f"annotated_{h}", on_click="ignore", icon=":material/download:",
-                data=lambda d=e["data"], n=name, i=tuple(pv.issues): annotate_workbook(d, n, list(i)),
+                data=lambda d=e["data"], n=name, i=tuple(pv.issues): annotate_workbook(d, n, list(i), log=log_failure),
                 file_name=f"{stem}_问题标注.xlsx",
                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 help="红色单元格是错误，黄色是提示，鼠标移到单元格上可看说明；第一张工作表「问题清单」列出全部问题。")

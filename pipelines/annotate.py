@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Callable
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import column_index_from_string, get_column_letter, quote_sheetname
+from openpyxl.utils.exceptions import InvalidFileException
 
 from .checks import COVER_LABELS, IND_HEADERS, ITEM_HEADERS
 from .export import neutralise, put
+from .faults import LOGGER
 from .issues import ERROR, SEVERITY_ZH, Issue
 from .read import DEFAULT_LIMITS, ZIP_MAGIC
 from .reference import norm_key
@@ -89,28 +93,52 @@ class _Place:
 
 
 # --------------------------------------------------------------------------
-def annotate_workbook(data: bytes, file_name: str, issues: list[Issue]) -> bytes:
-    """An .xlsx copy of ``data`` with ``issues`` marked, and a first sheet 「问题清单」."""
+def annotate_workbook(data: bytes, file_name: str, issues: list[Issue],
+                      log: Callable[[BaseException, str], object] | None = None) -> bytes:
+    """An .xlsx copy of ``data`` with ``issues`` marked, and a first sheet 「问题清单」.
+
+    A workbook openpyxl cannot open is expected (an .xls, a damaged file): its cell values are
+    used instead, or the list alone. Anything that fails after the workbook is open is not
+    expected: it is passed to ``log(exc, context)`` (``faults.log_exception`` bound to the
+    database) and the next way is tried, so the user still gets a workbook.
+    """
     issues = list(issues or [])
     if _may_open(data, issues):
         # the workbook itself; if openpyxl cannot read (or write) it, its cell values
         for opener in (_load, _rebuild):
             try:
                 wb, names = opener(data)
-                if wb is None:
-                    continue
+            except _UNREADABLE:  # what a file openpyxl cannot read raises: try the next way
+                continue
+            if wb is None:
+                continue
+            try:
                 places = _mark(wb, names, issues)
                 _issue_sheet(wb, file_name, issues, places)
                 return _save(wb)
-            except Exception:
-                continue
+            except Exception as exc:  # noqa: BLE001  (not expected: logged, then the next way)
+                _report(log, exc, f"annotate {file_name} ({opener.__name__})")
     wb = _empty_workbook()  # nothing readable: the list alone
     try:
         _issue_sheet(wb, file_name, issues, [_Place() for _ in issues])
-    except Exception:
-        if not wb.worksheets:
-            wb.create_sheet(LIST_SHEET).append([f"文件「{file_name}」无法读取，共有{len(issues)}个问题。"])
+    except Exception as exc:  # noqa: BLE001  (not expected: logged; a one-line list instead)
+        _report(log, exc, f"annotate {file_name} (list only)")
+        wb = _empty_workbook()
+        wb.create_sheet(LIST_SHEET).append([f"文件「{file_name}」无法读取，共有{len(issues)}个问题。"])
     return _save(wb)
+
+
+# what openpyxl raises for a file it cannot read (a damaged zip, a missing part, bad XML: SyntaxError
+# covers the XML parsers' errors, lxml's too; an .xls)
+_UNREADABLE = (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, AttributeError,
+               SyntaxError, InvalidFileException)
+
+
+def _report(log, exc: BaseException, context: str) -> None:
+    if log is not None:
+        log(exc, context)
+    else:
+        LOGGER.error("%s failed", context, exc_info=exc)
 
 
 def _save(wb: Workbook) -> bytes:
@@ -143,23 +171,24 @@ def _load(data: bytes) -> tuple[Workbook | None, dict[str, str]]:
 
 def _rebuild(data: bytes) -> tuple[Workbook | None, dict[str, str]]:
     """A plain workbook holding the cell values python-calamine reads (e.g. from .xls)."""
-    try:
-        from python_calamine import CalamineWorkbook
+    import python_calamine as calamine
 
-        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    cannot_read = (calamine.CalamineError, OSError, ValueError)  # CalamineError: password, zip, XML, sheet
+    try:
+        book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheet_names = list(book.sheet_names)
-    except Exception:
+    except cannot_read:  # calamine cannot read it either: the list alone
         return None, {}
     wb = _empty_workbook()
     names: dict[str, str] = {}
     for i, name in enumerate(sheet_names):
         try:
             rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Exception:
+        except cannot_read:  # one unreadable sheet: shown empty, the others still marked
             rows = []
         try:
             ws = wb.create_sheet(title=name)
-        except Exception:  # a name openpyxl refuses
+        except ValueError:  # a name openpyxl refuses
             ws = wb.create_sheet(title=f"Sheet{i + 1}")
         names[name] = ws.title
         for row in rows:

@@ -63,7 +63,6 @@ FOREIGN = {"RUS": 14, "MNG": 12, "KOR": 4, "ISR": 4, "DEU": 4, "JPN": 4, "SWE": 
            "THA": 1, "ZAF": 1, "EGY": 1}
 DOMESTIC = {"CN-BJ": 14, "CN-TJ": 4, "CN-HE": 3, "CN-GD": 4, "CN-SH": 3, "CN-JS": 3, "CN-ZJ": 2, "CN-LN": 2,
             "CN-JL": 1, "CN-HL": 1, "CN-SD": 1, "CN-HK": 1, "CN-TW": 1, "CN-MO": 1, "CN-SN": 1}
-TYPE_SECTORS = {"院士专家工作站": None, "PCT专利申请": None}
 LOCAL = ["{u}稀土研究院", "内蒙古大学", "内蒙古农业大学", "内蒙古工业大学", "内蒙古科技大学", "{u}农牧科学院",
          "{u}某能源集团", "{u}某科技有限公司", "内蒙古医科大学", "{u}某制药公司", "内蒙古师范大学", "{u}某装备公司"]
 MISSING = {("152900", "2019H2")}

@@ -407,35 +407,3 @@ def issues_table(issues: list[Issue]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=ISSUE_TABLE_COLUMNS)
     df["行"] = df["行"].astype("Int64")
     return df
-
-
-# --------------------------------------------------------------------------
-# Choosing a template's period
-def plan_periods(ref: Reference, kind: str, today: date | None = None) -> list:
-    """The plan's periods of one kind (Q, H or Y), earliest first, none starting after ``today``."""
-    from .normalise import Period
-
-    today = today or date.today()
-    per_year = {"Q": 4, "H": 2, "Y": 1}[kind]
-    plan = ref.plan
-    out = []
-    for year in range(plan.start.year, plan.end.year + 1):
-        for n in range(1, per_year + 1):
-            p = Period(kind, year, n)
-            if p.end >= plan.start and p.start <= plan.end and p.start <= today:
-                out.append(p)
-    return out
-
-
-def next_unreported(periods: list, reported_ends: list[date]) -> int:
-    """Index of the default period for a template: the first one after the unit's latest
-    reported period (the first when it never reported, the last when it reported them all)."""
-    if not periods:
-        return 0
-    if not reported_ends:
-        return 0
-    latest = max(pd.Timestamp(d).date() for d in reported_ends)
-    for i, p in enumerate(periods):
-        if p.end > latest:
-            return i
-    return len(periods) - 1

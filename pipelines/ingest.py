@@ -158,7 +158,7 @@ def annotate_file(out_dir: Path, f: Path, data: bytes, r: LoadResult, db: Path |
     from .annotate import annotate_workbook
 
     try:
-        marked = annotate_workbook(data, f.name, r.issues)
+        marked = annotate_workbook(data, f.name, r.issues, log=lambda e, what: log_exception(db, e, what))
     except Exception as exc:  # noqa: BLE001  (any fault of the drawing: logged, the batch goes on)
         log_exception(db, exc, f"annotate {f}")
         return False

@@ -34,7 +34,8 @@ from .normalise import time_progress
 from .reference import Reference, load_reference
 from .vocab import (  # noqa: F401  (the statuses are re-exported: callers import them from here)
     STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, STATUS_AHEAD, STATUS_BEHIND, STATUS_DONE, STATUS_NO_TARGET,
-    STATUS_NONE, STATUS_ORDER, STATUS_PARTIAL, STATUS_SLIGHT, STATUS_SUBSET, VERDICTS, date_phrase, month_day_zh,
+    STATUS_NONE, STATUS_ORDER, STATUS_PARTIAL, STATUS_SLIGHT, STATUS_SUBSET, VERDICTS, date_phrase, end_phrase,
+    month_day_zh,
 )
 
 PROGRESS_COLUMNS = ["indicator_code", "value", "baseline", "target", "completion_rate", "time_progress",
@@ -305,6 +306,112 @@ def sentences_for(ref: Reference) -> dict:
 
 
 # --------------------------------------------------------------------------
+# --------------------------------------------------------------------------
+# Where an indicator will end at the current pace (进度趋势 page, briefing)
+def _year_before(d: date) -> date:
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year - 1, day=28)
+
+
+def _fmt_count(x: float) -> str:
+    return f"{int(round(x)):,}"
+
+
+def trend_projection(con, as_of: date, units=None, scope: str = "全区") -> pd.DataFrame:
+    """Per plan indicator: where it will end at the current pace, and whether that reaches the target.
+
+    Two paces, both linear: the average since the plan start (baseline at the start through the
+    value at ``as_of``) and the last year's (value a year before ``as_of`` through the value at
+    ``as_of``; from the plan start when the plan is younger than a year). Projections are rounded
+    to whole counts; proj_*_rate uses the 完成率 formula. ``sentence`` (average pace) and
+    ``sentence_recent`` are the Chinese sentences a briefing uses. At or after the plan end
+    ``finished`` is true and the sentence states the final result instead. With ``units`` (a part
+    of the region) the projection is compared with the region's target without a verdict.
+    """
+    from .queries import region_series  # the series over the reporting periods (SQL)
+
+    plan = load_reference().plan
+    end_txt = end_phrase(plan.end)
+    prev = _year_before(as_of)
+    recent_from = prev if prev > plan.start else plan.start
+    dates = [as_of] + ([prev] if prev > plan.start else [])
+    s = region_series(con, dates, units=units)
+    now = s[s["as_of"] == as_of].set_index("indicator_code")
+    before = s[s["as_of"] == prev].set_index("indicator_code") if prev > plan.start else None
+    tp = time_progress(plan.start, plan.end, as_of)
+    tp_prev = time_progress(plan.start, plan.end, recent_from)
+    finished = as_of >= plan.end
+    start_txt = f"{plan.start.year}年{plan.start.month}月"
+    rows = []
+    for code, r in now.iterrows():
+        b, t, m = float(r["baseline"]), float(r["target"]), r["measure"]
+        span = t - b
+        v = None if pd.isna(r["value"]) else float(r["value"])
+        v_prev = b if before is None else (None if pd.isna(before.loc[code, "value"]) else float(before.loc[code, "value"]))
+        row = {"indicator_code": code, "short_name": r["short_name"], "name": r["name"], "measure": m,
+               "baseline": b, "target": t, "as_of": as_of, "value": v, "time_progress": tp,
+               "completion_rate": r["completion_rate"], "finished": finished, "recent_from": recent_from,
+               "value_recent_from": v_prev, "proj_avg": None, "proj_recent": None}
+
+        def rate(x):
+            return None if x is None or span == 0 else (x - b) / span
+
+        head = f"{scope}{r['name']}"
+        partial = r["status"] == STATUS_PARTIAL
+        row["partial"] = partial
+        if v is None:
+            sent = f"{head}暂无报送数据，无法推算。"
+            sent_recent = ""
+        elif finished:
+            row["proj_avg"] = row["proj_recent"] = v
+            cr = rate(v)
+            tail = ("，已完成目标。" if cr is not None and cr >= 1 - 1e-12
+                    else f"，未完成目标，还差{_fmt_count(t - v)}{m}。")
+            sent = f"截至{end_txt}，{head}实际达到{_fmt_count(v)}{m}" + (
+                f"，完成目标的{cr * 100:.1f}%" if cr is not None else "") + tail
+            sent_recent = ""
+        else:
+            if tp > 0:
+                row["proj_avg"] = float(round(b + (v - b) / tp))
+            if v_prev is not None and tp > tp_prev:
+                row["proj_recent"] = float(round(v + (v - v_prev) / (tp - tp_prev) * (1 - tp)))
+
+            def say(p, pace):
+                if p is None:
+                    return ""
+                cr = rate(p)
+                txt = f"按{pace}，预计到{end_txt}可达到约{_fmt_count(p)}{m}"
+                if cr is None:
+                    return txt + "。"
+                if units:  # a part of the region measured against the region's target: no verdict
+                    return txt + f"，相当于全区目标的{cr * 100:.1f}%。"
+                if partial:  # units missing: the sum of those reporting, no verdict
+                    return txt + (f"，相当于全区目标的{cr * 100:.1f}%（仅{int(r['units_reporting'])}个单位有数字，"
+                                  "暂不判断能否完成）。")
+                txt += f"，达到目标的{cr * 100:.1f}%"
+                return txt + ("。" if p >= t else f"，将无法按期完成，还差约{_fmt_count(t - p)}{m}。")
+
+            done_now = rate(v) is not None and rate(v) >= 1 - 1e-12
+            lead = f"{head}已提前完成目标（现为{_fmt_count(v)}{m}）；" if done_now else f"{head}："
+            sent = lead + say(row["proj_avg"], f"目前进度（{start_txt}以来的平均速度）")
+            if before is None:
+                sent_recent = "计划实施不足一年，最近一年的速度即为计划以来的平均速度。"
+            elif v_prev is None:
+                sent_recent = f"{end_phrase(prev)}尚无报送数据，无法按最近一年的速度推算。"
+            else:
+                sent_recent = say(row["proj_recent"], f"最近一年（{end_phrase(prev)}至{end_phrase(as_of)}）的速度")
+        row["proj_avg_rate"] = rate(row["proj_avg"])
+        row["proj_recent_rate"] = rate(row["proj_recent"])
+        row["reaches_avg"] = None if row["proj_avg"] is None or partial else row["proj_avg"] >= t
+        row["reaches_recent"] = None if row["proj_recent"] is None else row["proj_recent"] >= t
+        row["sentence"], row["sentence_recent"] = sent, sent_recent
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+
 def _json_value(v):
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return None

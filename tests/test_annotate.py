@@ -272,3 +272,19 @@ def test_ingest_cli_writes_annotations(tmp_path):
     assert "有错误的报表示例_问题标注.xlsx" in written
     wb = openpyxl.load_workbook(ann / "有错误的报表示例_问题标注.xlsx")
     assert wb.sheetnames[0] == LIST_SHEET and filled(wb, RED)
+
+
+def test_a_fault_while_marking_is_logged_not_swallowed_and_the_list_still_comes(monkeypatch):
+    import pipelines.annotate as A
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug while marking")
+
+    monkeypatch.setattr(A, "_mark", broken)
+    data = BAD.read_bytes()
+    issues = check_return(data, BAD.name).report.issues
+    logged = []
+    out = annotate_workbook(data, BAD.name, issues, log=lambda exc, what: logged.append((type(exc), what)))
+    assert logged == [(RuntimeError, f"annotate {BAD.name} (_load)"), (RuntimeError, f"annotate {BAD.name} (_rebuild)")]
+    wb = openpyxl.load_workbook(io.BytesIO(out))
+    assert wb.sheetnames == [LIST_SHEET]  # the list alone

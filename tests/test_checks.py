@@ -18,7 +18,7 @@ import pytest
 from openpyxl.styles import PatternFill
 
 from pipelines.checks import check_return
-from pipelines.issues import CATALOGUE, ERROR, WARNING
+from pipelines.issues import CATALOGUE, ERROR, WARNING, Report
 from pipelines.read import DEFAULT_LIMITS, Limits
 from tests import hostile_files as hostile
 
@@ -75,8 +75,9 @@ def item(name, item_type="其他合作事项", sector="科技服务与人才", p
 
 
 def flat(out, severity: str | None = None) -> list[list]:
+    """The report's issues (of one severity) as rows of KEYS: ``Report.flatten``."""
     issues = [i for i in out.report.issues if severity is None or i.severity == severity]
-    return [[getattr(i, k) for k in KEYS] for i in issues]
+    return Report(issues).flatten(KEYS)
 
 
 def item_at(out, row: int) -> dict:
@@ -1162,3 +1163,17 @@ def test_a_period_written_with_other_digits_says_which_characters(make_workbook,
     assert [i.message for i in out.report.errors] == [
         "封面 第2行「报告期」：「٢٠١٩年上半年」中的「٢」「٠」「١」「٩」不是0-9的数字，请用0-9（阿拉伯数字）填写"]
     assert out.period is None
+
+
+def test_an_issue_is_data_its_message_rendered_from_code_and_params():
+    from pipelines.issues import Issue, make_issue
+
+    i = make_issue("unknown-partner", sheet="表2 合作事项明细", row=17, column="合作国家（地区）", value="俄国",
+                   part="俄国", hint="，是否为「俄罗斯」？", suggestion="俄罗斯")
+    assert i.message == "表2 合作事项明细 第17行「合作国家（地区）」：无法识别「俄国」，是否为「俄罗斯」？"
+    assert i.params == {"part": "俄国", "hint": "，是否为「俄罗斯」？"}
+    d = i.to_dict()
+    assert Issue.from_dict(d) == i
+    del d["message"]  # from code and params alone: the same message
+    assert Issue.from_dict(d).message == i.message
+    assert Report([i]).to_frame()[["sheet", "row", "code"]].values.tolist() == [["表2 合作事项明细", 17, "unknown-partner"]]

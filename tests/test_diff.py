@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pipelines import store
-from pipelines.diff import LoadRefused, check_upload, confirm_load, issues_table, next_unreported, plan_periods
+from pipelines.diff import LoadRefused, check_upload, confirm_load, issues_table
 from pipelines.ingest import ingest_bytes
 from pipelines.normalise import parse_period
 from pipelines.reference import load_reference
@@ -186,14 +186,3 @@ def test_issues_table_has_the_columns_the_page_shows_errors_first():
     assert rows[0] == ["错误", "表2 合作事项明细", 3, "合作国家（地区）", "俄国", "无法识别「俄国」，是否为「俄罗斯」？", "俄罗斯"]
     assert [r[0] for r in rows] == ["错误", "提示"]  # then the 表1/表2 totals warning
     assert rows[1][:5] == ["提示", "表1 指标进展", 7, "截至本期末累计值", "5"]
-
-
-def test_template_periods_and_default():
-    ref = load_reference()
-    halves = plan_periods(ref, "H", today=TODAY)
-    assert [p.code for p in halves] == ["2018H1", "2018H2", "2019H1", "2019H2", "2020H1", "2020H2"]
-    assert [p.code for p in plan_periods(ref, "Y", today=date(2019, 5, 1))] == ["2018", "2019"]
-    assert len(plan_periods(ref, "Q", today=TODAY)) == 12
-    assert next_unreported(halves, []) == 0
-    assert halves[next_unreported(halves, [date(2018, 6, 30), date(2019, 6, 30)])].code == "2019H2"
-    assert halves[next_unreported(halves, [date(2020, 12, 31)])].code == "2020H2"

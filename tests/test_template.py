@@ -22,7 +22,7 @@ from pipelines.normalise import parse_period  # noqa: E402
 from pipelines.reference import load_reference  # noqa: E402
 from pipelines.template import (  # noqa: E402
     GUIDE_SHEET, IND_SHEET, ITEM_SHEET, LISTS_SHEET, PREVIOUS_HEADER, build_template, main,
-    partner_choices, write_return,
+    next_unreported, partner_choices, plan_periods, write_return,
 )
 
 TODAY = date(2021, 1, 31)
@@ -362,3 +362,14 @@ def test_template_for_a_reported_period_is_a_correction_of_its_current_version(t
     live = items[items["status"] != "已终止"]["item_name"].tolist()
     assert [new[ITEM_SHEET].cell(row=r, column=2).value for r in range(3, new[ITEM_SHEET].max_row + 1)] == live
     assert template_source(db, "152900", period) is None
+
+
+def test_template_periods_and_default():
+    ref = load_reference()
+    halves = plan_periods(ref, "H", today=date(2021, 3, 1))
+    assert [p.code for p in halves] == ["2018H1", "2018H2", "2019H1", "2019H2", "2020H1", "2020H2"]
+    assert [p.code for p in plan_periods(ref, "Y", today=date(2019, 5, 1))] == ["2018", "2019"]
+    assert len(plan_periods(ref, "Q", today=date(2021, 3, 1))) == 12
+    assert next_unreported(halves, []) == 0
+    assert halves[next_unreported(halves, [date(2018, 6, 30), date(2019, 6, 30)])].code == "2019H2"
+    assert halves[next_unreported(halves, [date(2020, 12, 31)])].code == "2020H2"
