@@ -48,13 +48,14 @@ def test_briefing_downloads_arrive_and_pages_print_to_two_a4_pages(tmp_path):
             assert len([n for n in z.namelist() if n.endswith(".png")]) == 5
 
         # printing from the browser: no sidebar, one or two A4 pages
-        for path, ready in (("/briefing?as_of=2019-12-31", "五、数据说明"), ("/overview?as_of=2019-12-31", "指标进展表")):
+        for path, ready in (("/briefing?as_of=2019-12-31", "五、数据说明"), ("/?as_of=2019-12-31", "指标进展表")):
             page.goto(base + path)
             page.get_by_text(ready).first.wait_for()
             page.wait_for_timeout(3000)  # charts drawn
             page.evaluate("window.dispatchEvent(new Event('beforeprint'))")  # what the browser does on Ctrl+P
             page.emulate_media(media="print")
             assert not page.get_by_test_id("stSidebar").is_visible()
+            assert page.locator("[role='dialog']").count() == 0
             pdf = page.pdf(format="A4", print_background=True)
             assert 1 <= pdf_pages(pdf) <= 2, (path, pdf_pages(pdf))
             page.emulate_media(media="screen")
