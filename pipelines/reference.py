@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,26 +17,9 @@ import pandas as pd
 import yaml
 from rapidfuzz import fuzz, process
 
+from .textkey import norm_key  # noqa: F401  (kept here: reference.norm_key is used everywhere)
+
 DATA_DIR = Path(os.environ.get("KJHZ_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
-
-_SPACES = re.compile(r"\s+")
-_TRAILING = re.compile(r"[:：\s]+$")
-
-
-def norm_key(text: object) -> str:
-    """The form in which names are compared.
-
-    NFKC folds full-width letters, digits and brackets to half-width; white
-    space (including line breaks inside a cell) is removed; a trailing colon
-    is dropped; Latin letters are lower-cased.
-    """
-    if text is None:
-        return ""
-    s = unicodedata.normalize("NFKC", str(text))
-    s = _SPACES.sub("", s)
-    s = _TRAILING.sub("", s)
-    return s.lower()
-
 
 def _split_aliases(value: str | None) -> list[str]:
     if not value:
