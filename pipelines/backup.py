@@ -19,7 +19,6 @@ Passwords are only in the database as Argon2 hashes.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -140,30 +139,10 @@ def check(folder: Path | str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pipelines.backup",
-                                 description="备份数据库和原始报表文件（平台运行时也可以执行）。")
-    ap.add_argument("--db", help="数据库文件，如 var/kjhz.duckdb")
-    ap.add_argument("--out", help="备份存放的文件夹；每次备份在其中建一个带时间的子文件夹")
-    ap.add_argument("--check", metavar="DIR", help="检查一个备份文件夹是否完整（不做备份）")
-    args = ap.parse_args(argv)
-    if args.check:
-        problems = check(args.check)
-        for p in problems:
-            print(p, file=sys.stderr)
-        print("备份完整，可以恢复。" if not problems else f"备份有{len(problems)}个问题。")
-        return 0 if not problems else 1
-    if not args.db or not args.out:
-        ap.error("需要 --db 和 --out（或用 --check 检查备份）")
-    try:
-        from .accounts import Account
+    """``python -m pipelines.backup``: the same as ``python -m pipelines backup``."""
+    from .cli import run_command
 
-        folder = backup(args.db, args.out, who=Account.operator())
-    except FileNotFoundError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    m = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    print(f"已备份到 {folder}（{len(m['sha256']) - 1}个文件；当前报表 {m['view_rows'].get('v_submissions', 0)} 份）")
-    return 0
+    return run_command("backup", argv, prog="python -m pipelines.backup")
 
 
 if __name__ == "__main__":

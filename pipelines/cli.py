@@ -4,7 +4,8 @@ Each command is a module of ``pipelines/commands/`` registered in ``COMMANDS``
 (one line: name -> module, one-line help). A command module defines
 
 - ``DESCRIPTION`` (Chinese, may span lines) and ``EXAMPLES`` (command lines),
-- ``arguments(ap)``: its own options (``--db`` and ``--json`` are added here),
+- ``arguments(ap)``: its own options (``--db`` and ``--json`` are added here, unless the module
+  sets ``OWN_DB`` / ``OWN_JSON`` and adds them itself, e.g. after a sub-action),
 - ``run(args, ap) -> int``: the work, calling the library; ``ap.error(...)`` for usage errors,
 
 and imports nothing heavy at module level: pandas, plotly, openpyxl, duckdb and
@@ -42,6 +43,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "template": ("pipelines.commands.template", "生成某单位某报告期的预填报表模板"),
     "reporting": ("pipelines.commands.reporting", "各单位各报告期报送情况与完整率、及时率"),
     "briefing": ("pipelines.commands.briefing", "生成简报：Word 文档和全部图表（PNG）"),
+    "users": ("pipelines.commands.users", "管理平台账户（新建、列出、改口令、停用、启用、解锁）"),
+    "backup": ("pipelines.commands.backup", "备份数据库和原始报表文件，或检查备份"),
+    "restore": ("pipelines.commands.restore", "从备份恢复数据库和原始报表文件"),
     "demo": ("pipelines.commands.demo", "生成并载入演示数据库"),
 }
 PROG = "python -m pipelines"
@@ -121,8 +125,9 @@ class ChineseArgumentParser(argparse.ArgumentParser):
 
     def format_help(self) -> str:
         text = super().format_help()
-        for title in ("位置参数", "选项"):  # argparse ends section titles with an ASCII colon
-            text = text.replace(f"\n{title}:\n", f"\n{title}：\n")
+        for group in self._action_groups:  # argparse ends section titles with an ASCII colon
+            if group.title:
+                text = text.replace(f"\n{group.title}:\n", f"\n{group.title}：\n")
         return text
 
     def error(self, message: str):
@@ -163,9 +168,10 @@ def _parser(name: str, prog: str):
     examples = "\n".join("  " + e for e in mod.EXAMPLES)
     ap = ChineseArgumentParser(prog=prog, description=mod.DESCRIPTION,
                                epilog=f"示例：\n{examples}\n\n{getattr(mod, 'EXIT_CODES', EXIT_CODES)}")
-    if not getattr(mod, "OWN_DB", False):
+    if not getattr(mod, "OWN_DB", False):  # a module with OWN_DB adds --db (and --json) where they fit
         add_db(ap)
-    add_json(ap)
+    if not getattr(mod, "OWN_JSON", False):
+        add_json(ap)
     mod.arguments(ap)
     return mod, ap
 
@@ -174,7 +180,7 @@ def run_command(name: str, argv: list[str] | None = None, prog: str | None = Non
     """Parse ``argv`` for command ``name`` and run it, failing the one way (see the module)."""
     mod, ap = _parser(name, prog or f"{PROG} {name}")
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
-    with exit_on_tool_failure(args.db, name):
+    with exit_on_tool_failure(getattr(args, "db", None) or default_db(), name):
         return int(mod.run(args, ap) or 0)
 
 

@@ -8,7 +8,6 @@ then it is first moved aside to ``<db dir>/archive/before-restore-<time>/``
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -60,18 +59,10 @@ def restore(folder: Path | str, db_path: Path | str, *, force: bool = False) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pipelines.restore", description="从备份恢复数据库和原始报表文件。")
-    ap.add_argument("--from", dest="src", required=True, metavar="DIR", help="备份文件夹（含 manifest.json）")
-    ap.add_argument("--db", required=True, help="恢复到的数据库文件（建议新位置）")
-    ap.add_argument("--force", action="store_true", help="目标已有数据库时也恢复（原有的先移到 archive/）")
-    args = ap.parse_args(argv)
-    try:
-        restore(args.src, args.db, force=args.force)
-    except RestoreRefused as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    print(f"已恢复到 {args.db}")
-    return 0
+    """``python -m pipelines.restore``: the same as ``python -m pipelines restore``."""
+    from .cli import run_command
+
+    return run_command("restore", argv, prog="python -m pipelines.restore")
 
 
 if __name__ == "__main__":
