@@ -35,7 +35,7 @@ from .reference import Reference, load_reference
 from .vocab import (  # noqa: F401  (the statuses are re-exported: callers import them from here)
     STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, STATUS_AHEAD, STATUS_BEHIND, STATUS_DONE, STATUS_NO_TARGET,
     STATUS_NONE, STATUS_ORDER, STATUS_PARTIAL, STATUS_SLIGHT, STATUS_SUBSET, VERDICTS, date_phrase, end_phrase,
-    month_day_zh,
+    month_day_zh, verdict_min_coverage,
 )
 
 PROGRESS_COLUMNS = ["indicator_code", "value", "baseline", "target", "completion_rate", "time_progress",
@@ -78,11 +78,6 @@ def is_current(period_end, as_of: date) -> bool:
     if period_end is None or pd.isna(period_end):
         return False
     return pd.Timestamp(period_end).date() == as_of
-
-
-def verdict_min_coverage(ref: Reference) -> float:
-    """Share of the units in scope whose figures a region verdict needs (data/settings.yaml)."""
-    return float(ref.settings.get("verdict_min_coverage", 1.0))
 
 
 def has_coverage(units_reporting: int, units_total: int, min_share: float) -> bool:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from .vocab import (
     STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, STATE_NOT_REPORTED, money_wan, period_label,
+    verdict_min_coverage,
 )
 from .progress import carried_figures, progress_table, return_basis, trend_projection  # noqa: F401  (re-exported for pages)
 
@@ -263,7 +264,7 @@ def region_series(con, as_ofs=None, units=None, until: date | None = None) -> pd
     """
     from .normalise import time_progress
     from .progress import (
-        has_coverage, status_of, verdict_min_coverage, STATUS_NO_TARGET, STATUS_PARTIAL, STATUS_SUBSET,
+        has_coverage, status_of, STATUS_NO_TARGET, STATUS_PARTIAL, STATUS_SUBSET,
     )
     from .reference import load_reference
 

@@ -52,6 +52,7 @@ FREQUENCIES = ("Q", "H", "Y")
 FREQUENCY_WORDS = {"Q": "季度", "H": "半年", "Y": "年度"}
 DEFAULT_FREQUENCY = "H"
 DEFAULT_DEADLINE_DAYS = 15
+DEFAULT_VERDICT_MIN_COVERAGE = 1.0
 DEFAULT_SOURCE_NOTE = "数据来源：各盟市报送数据"
 
 MONEY_UNIT = "万元"
@@ -83,6 +84,12 @@ def reporting_frequency(ref=None) -> str:
 def deadline_days(ref=None) -> int:
     """Days after a period's end within which a return is on time (settings.yaml ``deadline_days``)."""
     return int(settings(ref).get("deadline_days", DEFAULT_DEADLINE_DAYS))
+
+
+def verdict_min_coverage(ref=None) -> float:
+    """Share of the units in scope whose figures a region verdict (超前/略滞后/滞后) needs
+    (settings.yaml ``verdict_min_coverage``; 1.0 = every unit)."""
+    return float(settings(ref).get("verdict_min_coverage", DEFAULT_VERDICT_MIN_COVERAGE))
 
 
 def source_note(ref=None) -> str:
