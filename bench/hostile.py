@@ -1,9 +1,9 @@
 """Benchmark: time and peak memory of the whole process tree, per hostile kind.
 
 For each kind of hostile workbook (built here with tests/hostile_files.py, at
-the sizes the issue reported: 90,000 cells reusing one 30 KB string, 15,000
-unique 30 KB names, a shared-strings part that expands to 2.2 GB but declares
-1,000 bytes, ...), runs the command line on it (``python -m pipelines.ingest
+the sizes the issue reported: 90,000 cells reusing one 30,000-character
+string, 15,000 unique 30,000-character names, a shared-strings part that
+expands to 2.2 GB but declares 1,000 bytes, ...), runs the command line on it (``python -m pipelines.ingest
 --dry-run --json FILE``) as a fresh process and, while it runs, samples every
 process of its tree (the command line, the forkserver, the reader, the
 resource tracker) from /proc every 10 ms. Prints per kind:
@@ -103,12 +103,12 @@ def kinds() -> dict[str, callable]:
     return {
         "valid return, 10,000 rows": valid(10_000),
         "valid return, 50,000 rows": valid(50_000),
-        "one 30 KB string in 90,000 cells": lambda: h.reused_string(90_000),
-        "one 30 KB string in 10,000 cells": lambda: h.reused_string(10_000),
-        "15,000 unique 30 KB names": lambda: h.unique_long_names(15_000),
-        "15,000 unique 30 KB names, sizes declared 1 KB": lambda: h.declare_size(h.unique_long_names(15_000),
+        "one 30,000-character string in 90,000 cells": lambda: h.reused_string(90_000),
+        "one 30,000-character string in 10,000 cells": lambda: h.reused_string(10_000),
+        "15,000 unique 30,000-character names": lambda: h.unique_long_names(15_000),
+        "15,000 unique long names, sizes declared 1 KB": lambda: h.declare_size(h.unique_long_names(15_000),
                                                                                  h.SST_PART, 1000),
-        "2,000 unique 30 KB names, sizes declared 1 KB": lambda: h.declare_size(h.unique_long_names(2_000),
+        "2,000 unique long names, sizes declared 1 KB": lambda: h.declare_size(h.unique_long_names(2_000),
                                                                                 h.SST_PART, 1000),
         "shared strings 2.2 GB, declared 1 KB": lambda: h.bomb(h.SST_PART, 2200, honest=False),
         "shared strings 400 MB, honest": lambda: h.bomb(h.SST_PART, 400),
