@@ -50,6 +50,7 @@ class BriefingData:
     series: pd.DataFrame       # region_series up to as_of (scope)
     sectors_by_type: pd.DataFrame  # items_by_sector_type at as_of (the 按领域 chart's data)
     unit_items: pd.DataFrame   # unit_metric(measure="items") at as_of (the 按盟市 ranking's data)
+    matrix: pd.DataFrame = field(default_factory=pd.DataFrame)  # unit_indicator_matrix (with 任务分解 only)
     is_demo: bool = False
     n_items: int = 0
     funding_wan: float = 0.0
@@ -126,6 +127,7 @@ def gather(con, as_of: date, unit: str | None = None, ref: Reference | None = No
         partners_now=partners(as_of), partners_prev=partners(prev) if prev else empty,
         series=Q.region_series(con, units=list(units) or None, until=as_of),
         sectors_by_type=by_type, unit_items=Q.unit_metric(con, as_of, "items"),
+        matrix=Q.unit_indicator_matrix(con, as_of) if len(ref.plan.allocations) and unit is None else empty,
         is_demo=Q.is_demo(con), n_items=int(summary["items"]), funding_wan=float(summary["funding_wan"]),
     )
 
@@ -251,12 +253,30 @@ def _units(d: BriefingData, w: dict, ref: Reference) -> list[str]:
             most=_join(f"{names[c]}（新增{_fmt(v)}项）" for c, v in zip(most.index, most["change"])),
             least=_join(f"{names[c]}（{'新增' + _fmt(v) + '项' if v > 0 else ('减少' + _fmt(-v) + '项' if v < 0 else '无新增')}）"
                         for c, v in zip(least.index, least["change"]))))
+    paras.extend(_units_by_allocation(d, w))
     lag = d.basis[d.basis["state"] != STATE_CURRENT]
     if len(lag):
         paras.append(w["brief_units_not_current"].format(
             names=_join(f"{r.unit_name}（{'尚无报表' if r.state == STATE_NO_RETURN else '沿用' + period_label(r.period_code)}）"
                         for r in lag.itertuples())))
     return paras
+
+
+def _units_by_allocation(d: BriefingData, w: dict) -> list[str]:
+    """With 任务分解 (plan ``allocations``): the units ahead of and behind 时间进度 on their own
+    targets, by their mean 完成率 over the allocated indicators (each capped at 100%), as 按盟市 shows."""
+    m = d.matrix
+    if m.empty or "completion_rate" not in m or m["completion_rate"].notna().sum() == 0:
+        return []
+    rates = (m.dropna(subset=["completion_rate"]).assign(r=lambda x: x["completion_rate"].clip(upper=1.0))
+             .groupby(["unit_code", "unit_name"], as_index=False)["r"].mean())
+    tp = float(m["time_progress"].iloc[0])
+    ahead = rates[rates["r"] >= tp].sort_values("r", ascending=False).head(TOP_N)
+    behind = rates[rates["r"] < tp].sort_values("r").head(TOP_N)
+    say = lambda rows: _join(f"{n}（{pct_text(r)}）" for n, r in zip(rows["unit_name"], rows["r"]))  # noqa: E731
+    return [w["brief_units_alloc"].format(
+        ahead=say(ahead) if len(ahead) else w["brief_none"], behind=say(behind) if len(behind) else w["brief_none"],
+        tp=pct_text(tp))]
 
 
 def _moved(now: pd.DataFrame, prev: pd.DataFrame, key: str, name: str) -> list[tuple[str, float, float]]:

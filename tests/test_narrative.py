@@ -155,3 +155,21 @@ def test_region_value_in_text_equals_progress_cli(db):
     assert value == 12 * 7 + 20
     _, t = text_of(db, date(2019, 6, 30))
     assert f"全区累计建成院士专家工作站{value}家" in section(t, "二")
+
+
+def test_units_ahead_and_behind_on_their_allocated_targets(db, monkeypatch):
+    import pandas as pd
+
+    import pipelines.reference
+
+    ref = load_reference()
+    alloc = pd.DataFrame({"unit_code": ["150100", "150200"], "indicator_code": ["I09", "I09"],
+                          "target": [20.0, 20.0], "baseline": [0.0, 0.0]})
+    ref2 = dataclasses.replace(ref, plan=dataclasses.replace(ref.plan, allocations=alloc))
+    monkeypatch.setattr(pipelines.reference, "load_reference", lambda: ref2)  # the plan file with 任务分解
+    everyone(db, "2019H1", {"I09": 1})
+    load_values(db, "150100", "2019H1", {"I09": 16}, tag="v2")  # 80% of its 20 at 50% time
+    load_values(db, "150200", "2019H1", {"I09": 4}, tag="v2")   # 20%
+    _, t = text_of(db, date(2019, 6, 30), ref=ref2)
+    three = section(t, "三")
+    assert "按分解到各单位的目标计（时间进度50.0%），平均完成率超过时间进度的有呼和浩特市（80.0%）；低于时间进度的有包头市（20.0%）。" in three
