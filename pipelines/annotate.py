@@ -46,7 +46,10 @@ LIST_HEADERS = ("严重程度", "工作表", "行", "列", "值", "说明", "建
 LIST_WIDTHS = (10, 20, 6, 20, 22, 70, 24, 16)
 
 # Codes for which the file must not be opened again: too big (a zip bomb), encrypted.
-_DONT_OPEN = {"file-too-large", "sheet-too-large", "file-encrypted"}
+# refused for what opening them would cost (zip bombs, huge sheets, text that expands past the limit,
+# a reader that ran out of memory) or encrypted: never opened here either
+_DONT_OPEN = {"file-too-large", "sheet-too-large", "file-encrypted", "part-too-large", "text-too-large",
+              "reader-failed"}
 _CELL_IN_MESSAGE = re.compile(r"单元格([A-Z]{1,3})([1-9]\d*)")
 _COLUMN_LETTERS = re.compile(r"^[A-Z]{1,3}$")
 
@@ -154,7 +157,7 @@ def _empty_workbook() -> Workbook:
 
 
 def _may_open(data: bytes, issues: list[Issue]) -> bool:
-    """Not empty, and not a file the checker refused as too large (a zip bomb) or encrypted."""
+    """Not empty, and not a file the checker refused as too large (a zip bomb, too much text) or encrypted."""
     return bool(data) and len(data) <= DEFAULT_LIMITS.max_file_bytes and not any(
         i.code in _DONT_OPEN for i in issues)
 

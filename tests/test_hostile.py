@@ -255,3 +255,19 @@ def test_the_command_line_refuses_a_file_over_the_size_limit_unread_and_goes_on(
     assert [e["message"] for e in files[0]["errors"]] == [
         f"文件「{big.name}」有60.0 MB，超过上限{DEFAULT_LIMITS.max_file_bytes // 2**20}.0 MB，请删除无关内容后再上传"]
     assert len([p for p in files_dir(db).rglob("*") if p.is_file()]) == 1  # the loaded file's original only
+
+
+@pytest.mark.parametrize("kind", ["共享字符串炸弹", "工作表炸弹", "一段长文字用九万次", "两千个不同的长名称"])
+def test_a_file_refused_for_its_size_is_never_opened_to_annotate_it(monkeypatch, kind):
+    """The annotated copy (upload page, --annotate) would open it with openpyxl or calamine in this process."""
+    from pipelines import annotate
+
+    data = KINDS[kind][0]()
+    issues = check_return(data, "x.xlsx").report.issues
+
+    def never(*args, **kwargs):
+        raise AssertionError("opened")
+
+    monkeypatch.setattr(annotate, "_load", never)
+    monkeypatch.setattr(annotate, "_rebuild", never)
+    assert annotate.annotate_workbook(data, "x.xlsx", issues)  # still a workbook: the list of problems
