@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import store
+from . import admin, store
 from .checks import CheckedReturn, check_return, failed_return, item_key
 from .faults import log_exception
 from .issues import ERROR, SEVERITY_ZH, WARNING, HasIssues, Issue
@@ -194,6 +194,7 @@ def check_upload(db_path: Path | str, data: bytes, file_name: str, ref: Referenc
     the user the page.
     """
     ref = ref or load_reference()
+    admin.apply_from(db_path, ref)  # aliases and settings an administrator added take effect at once
     try:
         checked = check_return(data, file_name, ref=ref, today=today, limits=limits)
     except Exception as exc:  # check_return answers for every file itself; this guards the guard

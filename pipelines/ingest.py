@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from . import admin
 from .checks import CheckedReturn, check_return, file_hash
 from .cli import ChineseArgumentParser, argparse_zh  # noqa: F401  (were defined here; kept importable)
 from .faults import log_exception
@@ -178,6 +179,7 @@ def ingest_files(db_path: Path | str, files: Iterable[Path], *, who: str | None 
     annotated copies of files with issues (a copy that cannot be drawn is logged and passed over).
     """
     ref = ref or load_reference()
+    admin.apply_from(db_path, ref)  # aliases and settings added on the 系统管理 page
     for f in files:
         try:
             size = f.stat().st_size

@@ -72,6 +72,24 @@ class Lookup:
     def __contains__(self, code: str) -> bool:
         return code in self.names
 
+    def owner(self, text: object) -> str | None:
+        """The code a spelling already stands for (None: not known, or only ambiguous)."""
+        return self._index.get(norm_key(text))
+
+    def add_spelling(self, text: object, code: str) -> None:
+        """Accept one more spelling of ``code`` (an alias an administrator added); refuses a collision."""
+        k = norm_key(text)
+        if not k or code not in self.names:
+            raise ValueError(f"{self.field}: cannot add {text!r} for {code!r}")
+        prev = self._index.get(k)
+        if prev is not None and prev != code:
+            raise ValueError(f"{self.field}: spelling {text!r} maps to both {prev} and {code}")
+        if prev is None:
+            self._index[k] = code
+            self._choices.append(k)
+        self._ambiguous.pop(k, None)
+        self._cache.clear()
+
     def resolve(self, text: object) -> Match:
         key = norm_key(text)
         hit = self._cache.get(key)

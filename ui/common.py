@@ -127,7 +127,12 @@ def show_failure(exc: BaseException, context: str = "") -> None:
 
 @st.cache_resource
 def reference() -> Reference:
-    return load_reference()
+    """The reference data with the aliases and settings administrators added (系统管理) laid over it."""
+    from pipelines import admin
+
+    ref = load_reference()
+    admin.apply_from(db_path(), ref)
+    return ref
 
 
 def data_key() -> tuple:

@@ -1,0 +1,201 @@
+"""系统管理 (administrators only): accounts, the 操作日志, aliases for names uploads fail on, reporting settings.
+
+Every change goes through a pipelines function that takes the acting account and
+refuses anyone but an administrator (a direct URL to this page by anyone else is
+refused here too), is validated, recorded in the audit log, and takes effect
+without a restart.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import streamlit as st
+
+from pipelines import accounts, admin, audit, store
+from pipelines.export import XLSX_MIME, write_workbook
+from ui import auth
+from ui.common import db_path, esc, reference, show_table
+
+ref = reference()
+db = db_path()
+MSG = "admin_messages"
+st.session_state.setdefault(MSG, [])
+
+st.title("系统管理")
+account = auth.login_required(accounts.ADMINISTER)
+st.caption("账户、操作日志、名称别名和报送设置。每项修改立即生效，并记入操作日志。")
+admin.apply_from(db, ref)
+
+for kind, text in st.session_state[MSG]:
+    getattr(st, kind)(text)
+st.session_state[MSG] = []
+
+
+def _do(fn, ok: str) -> None:
+    """Run one change in a write transaction as the account logged in at the time of the click."""
+    who = auth.current_account()
+    try:
+        with store.connect(db, write=True, on_wait=None) as con:
+            fn(con, who)
+    except (ValueError, accounts.PermissionDenied, store.BusyError) as exc:
+        st.session_state[MSG].append(("error", esc(exc)))
+        return
+    st.cache_data.clear()
+    st.session_state[MSG].append(("success", ok))
+
+
+tab_users, tab_log, tab_alias, tab_settings = st.tabs(["账户", "操作日志", "名称别名", "报送设置"])
+
+# --------------------------------------------------------------------------
+with tab_users:
+    with store.connect(db) as con:
+        users = accounts.list_users(con)
+    if users.empty:
+        st.info("还没有账户。")
+    else:
+        show_table(users.assign(
+            role=users["role"].map(accounts.ROLE_ZH),
+            unit_code=users["unit_code"].map(lambda c: ref.unit_name(c) if isinstance(c, str) else "—"),
+            disabled=users["disabled"].map({True: "停用", False: "正常"}),
+        ).rename(columns={"user_name": "用户名", "display_name": "姓名", "role": "角色", "unit_code": "单位",
+                          "disabled": "状态", "created_at": "建立时间", "last_login_at": "最近登录",
+                          "failed_count": "连续输错", "locked_until": "锁定至"}), key="admin_users")
+
+    with st.expander("新建账户", icon=":material/person_add:"):
+        with st.form("admin_add_user"):
+            c1, c2 = st.columns(2)
+            name = c1.text_input("用户名（登录名）", key="new_user")
+            display = c2.text_input("姓名", key="new_display")
+            role = c1.selectbox("角色", list(accounts.ROLE_ZH), format_func=accounts.ROLE_ZH.get, key="new_role")
+            unit = c2.selectbox("所属单位（填报员必选）", [None] + ref.unit_codes, key="new_unit",
+                                format_func=lambda c: "—" if c is None else ref.unit_name(c))
+            pw1 = c1.text_input(f"初始口令（至少{accounts.MIN_PASSWORD}个字符）", type="password", key="new_pw1",
+                                autocomplete="new-password")
+            pw2 = c2.text_input("再输入一次", type="password", key="new_pw2", autocomplete="new-password")
+            if st.form_submit_button("新建", type="primary", key="new_submit"):
+                if pw1 != pw2:
+                    st.session_state[MSG].append(("error", "两次输入的口令不一致。"))
+                else:
+                    _do(lambda con, who: accounts.add_user(con, who, name, role, pw1, unit_code=unit,
+                                                           display_name=display or None),
+                        f"已新建账户「{esc(name)}」。")
+                st.rerun()
+
+    names = users["user_name"].tolist() if not users.empty else []
+    if names:
+        with st.expander("修改账户", icon=":material/manage_accounts:"):
+            who_name = st.selectbox("账户", names, key="edit_user")
+            row = users.set_index("user_name").loc[who_name]
+            c1, c2, c3 = st.columns(3)
+            new_role = c1.selectbox("角色", list(accounts.ROLE_ZH), format_func=accounts.ROLE_ZH.get,
+                                    index=list(accounts.ROLE_ZH).index(row["role"]), key=f"edit_role_{who_name}")
+            units = [None] + ref.unit_codes
+            new_unit = c2.selectbox("单位", units, format_func=lambda c: "—" if c is None else ref.unit_name(c),
+                                    index=units.index(row["unit_code"]) if row["unit_code"] in units else 0,
+                                    key=f"edit_unit_{who_name}")
+            if c3.button("保存角色", key="edit_role_save"):
+                _do(lambda con, who: accounts.set_role(con, who, who_name, new_role, new_unit),
+                    f"已修改「{esc(who_name)}」的角色。")
+                st.rerun()
+            b1, b2, b3 = st.columns(3)
+            if row["disabled"]:
+                if b1.button("重新启用", key="edit_enable"):
+                    _do(lambda con, who: accounts.set_disabled(con, who, who_name, False), f"已启用「{esc(who_name)}」。")
+                    st.rerun()
+            elif b1.button("停用", key="edit_disable"):
+                _do(lambda con, who: accounts.set_disabled(con, who, who_name, True), f"已停用「{esc(who_name)}」。")
+                st.rerun()
+            if b2.button("解除锁定", key="edit_unlock"):
+                _do(lambda con, who: accounts.unlock(con, who, who_name), f"已解除「{esc(who_name)}」的锁定。")
+                st.rerun()
+            with b3.popover("重设口令"):
+                pw = st.text_input("新口令", type="password", key="edit_pw", autocomplete="new-password")
+                if st.button("确认重设", key="edit_pw_save"):
+                    _do(lambda con, who: accounts.set_password(con, who, who_name, pw), f"已重设「{esc(who_name)}」的口令。")
+                    st.session_state["edit_pw"] = ""
+                    st.rerun()
+
+# --------------------------------------------------------------------------
+with tab_log:
+    st.caption("每次登录、登录失败、上传、载入、未通过检查、版本变更、归档、数据导出、备份和管理操作。日志只能追加，平台中不能修改或删除。")
+    with store.connect(db) as con:
+        seen = audit.accounts_seen(con)
+    c1, c2, c3, c4 = st.columns(4)
+    today = date.today()
+    span = c1.date_input("日期", (today - timedelta(days=30), today), key="log_dates")
+    who_f = c2.multiselect("账户", seen, key="log_accounts")
+    what_f = c3.multiselect("操作", list(audit.ACTION_ZH), format_func=audit.ACTION_ZH.get, key="log_actions")
+    unit_f = c4.selectbox("单位", [None] + ref.unit_codes, key="log_unit",
+                          format_func=lambda c: "全部" if c is None else ref.unit_name(c))
+    text_f = st.text_input("对象或说明包含", key="log_text")
+    start, end = (span[0], span[1]) if isinstance(span, (list, tuple)) and len(span) == 2 else (None, None)
+    with store.connect(db) as con:
+        log = audit.query(con, start=start, end=end, accounts=who_f, actions=what_f, unit_code=unit_f,
+                          text=text_f or None)
+    shown = audit.for_display(log, ref.unit_name)
+    st.markdown(f"共 **{len(shown):,}** 条。")
+    show_table(shown.head(2000), key="admin_log")
+
+    def _export() -> bytes:
+        notes = [("内容", "操作日志"), ("日期", f"{start} 至 {end}" if start else "全部"),
+                 ("账户", "、".join(who_f) or "全部"), ("操作", "、".join(audit.ACTION_ZH[a] for a in what_f) or "全部"),
+                 ("单位", ref.unit_name(unit_f) if unit_f else "全部"), ("包含", text_f or "—"),
+                 ("行数", f"{len(shown)} 行"), ("导出人", account.label),
+                 ("导出时间", datetime.now().strftime("%Y-%m-%d %H:%M"))]
+        data = write_workbook({"操作日志": shown}, notes=notes)
+        audit.log(db, account, "export", object="操作日志", detail=f"{len(shown)} 行")
+        return data
+
+    st.download_button("导出为 Excel", _export, file_name=f"操作日志_{today.isoformat()}.xlsx", mime=XLSX_MIME,
+                       icon=":material/download:", on_click="ignore", key="log_export")
+
+# --------------------------------------------------------------------------
+with tab_alias:
+    st.caption("上传的报表中最常无法识别的名称（来自历次检查记录）。为其增加别名后，以后的报表中这种写法即可识别；"
+               "已是另一名称写法的别名会被拒绝，以免两个名称混淆。")
+    with store.connect(db) as con:
+        unknown = admin.unrecognised_names(con, ref)
+        added = admin.alias_list(con, ref)
+    if unknown.empty:
+        st.info("检查记录中没有无法识别的名称。")
+    else:
+        show_table(unknown.rename(columns={"field_zh": "类别", "name": "写法", "count": "出现次数", "files": "文件数",
+                                           "suggestion": "相近的规范名称"})[["类别", "写法", "出现次数", "文件数",
+                                                                    "相近的规范名称"]], key="admin_unknown")
+    fields = list(admin.FIELD_ZH)
+    c1, c2, c3 = st.columns(3)
+    field = c1.selectbox("类别", fields, format_func=admin.FIELD_ZH.get, key="alias_field")
+    picks = [f"{r.field_zh}：{r.name}" for r in unknown.itertuples() if r.field == field]
+    alias = c2.text_input("别名（报表中的写法）", key="alias_text",
+                          placeholder=picks[0].split("：", 1)[1] if picks else "")
+    names = ref.lookups[field].names
+    target = c3.selectbox("对应的规范名称", list(names), format_func=names.get, key=f"alias_target_{field}")
+    if st.button("增加别名", key="alias_add", type="primary"):
+        _do(lambda con, who: admin.add_alias(con, who, field, alias, target, ref),
+            f"已增加别名：「{esc(alias)}」→「{esc(names[target])}」。")
+        st.rerun()
+    if not added.empty:
+        st.markdown("**已增加的别名**")
+        show_table(added.rename(columns={"field_zh": "类别", "alias": "别名", "name": "规范名称", "added_at": "时间",
+                                         "added_by": "操作人"})[["类别", "别名", "规范名称", "时间", "操作人"]],
+                   key="admin_aliases")
+
+# --------------------------------------------------------------------------
+with tab_settings:
+    st.caption("修改后立即用于「报送情况」等页面和之后的检查；原设置文件 data/settings.yaml 不变，修改保存在数据库中（备份包含）。")
+    c1, c2 = st.columns(2)
+    days = c1.number_input(admin.SETTINGS["deadline_days"][0], min_value=1, max_value=365,
+                           value=int(ref.settings.get("deadline_days", 15)), key="set_deadline")
+    freqs = ["Q", "H", "Y"]
+    freq = c2.selectbox(admin.SETTINGS["reporting_frequency"][0], freqs,
+                        index=freqs.index(str(ref.settings.get("reporting_frequency", "H"))),
+                        format_func={"Q": "季度", "H": "半年", "Y": "年度"}.get, key="set_frequency")
+    if st.button("保存报送设置", key="settings_save", type="primary"):
+        def change(con, who):
+            if int(days) != int(ref.settings.get("deadline_days", 15)):
+                admin.set_setting(con, who, "deadline_days", days, ref)
+            if freq != ref.settings.get("reporting_frequency"):
+                admin.set_setting(con, who, "reporting_frequency", freq, ref)
+        _do(change, "报送设置已保存。")
+        st.rerun()
+    st.caption("计划的基期值、目标值和任务分解（allocations）仍在 data/plans/ 的计划文件中修改（见 README「扩充参考数据」）。")
