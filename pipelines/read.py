@@ -691,9 +691,12 @@ class _SheetReader:
         if lifeline is not None:
             lifeline.close()
 
-    def stop(self) -> None:
-        """End the reader process now (it is started again when needed)."""
-        self._reset()
+    def abandon(self, fut: Future) -> None:
+        """This job's answer is no longer needed: dropped if it has not started; if the
+        reader is working on it, that reader is ended (it is started again when needed).
+        Another upload's job is never stopped for it."""
+        if not fut.cancel() and fut.running():
+            self._reset()
 
     def submit(self, data: bytes, limits: Limits) -> Future:
         args = (_read_sheets, data, limits.max_note_chars, limits.max_text_bytes)
@@ -736,7 +739,6 @@ def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) 
         return _read_workbook(data, file_name, limits)
     except Exception as exc:  # noqa: BLE001 - a file must never end the batch or show a traceback
         log.exception("reading %r failed", file_name)
-        READER.stop()
         wb = RawWorkbook(file_name=file_name, sheet_names=[])
         wb.issues.append(make_issue("reader-failed", value=file_name, detail=f"出现意外错误（{type(exc).__name__}）"))
         return wb
@@ -782,7 +784,7 @@ def _read_workbook(data: bytes, file_name: str, limits: Limits) -> RawWorkbook:
     for sheet in wanted.values():  # meanwhile, here: one streamed pass over each sheet
         scans[sheet] = scan = _scan_sheet(data, pkg, sheet, limits, name=file_name)
         if scan.fatal is not None or any(i.code == "sheet-too-large" for i in scan.issues):
-            READER.stop()  # no need to wait for calamine: the file is refused
+            READER.abandon(job)  # no need to wait for calamine: the file is refused
             wb.issues.append(scan.fatal or next(i for i in scan.issues if i.code == "sheet-too-large"))
             return wb
     try:
@@ -790,14 +792,17 @@ def _read_workbook(data: bytes, file_name: str, limits: Limits) -> RawWorkbook:
     except _ReaderCrashed:
         # the reader process stopped (its memory ceiling, or calamine aborted): find out why, streaming
         wb.issues.extend(_why_reader_stopped(data, pkg, wanted, limits, file_name) if pkg else [])
-        if not wb.issues:
+        if wb.issues:
+            return wb
+        try:  # no reason found: the reader may have stopped for another upload's file; once more, alone
+            got = READER.result(READER.submit(data, limits))
+        except _ReaderCrashed:
             wb.issues.append(make_issue("reader-failed", value=file_name,
                                         detail="读取进程意外停止（多半是所需内存超过上限"
                                                f"{_human_bytes(limits.reader_memory_bytes)}）"))
-        return wb
+            return wb
     except Exception as exc:  # noqa: BLE001 - e.g. a result that could not be sent back
         log.warning("reader failed on %r: %s: %s", file_name, type(exc).__name__, exc)
-        READER.stop()
         wb.issues.append(make_issue("reader-failed", value=file_name, detail=f"读取进程出错（{type(exc).__name__}）"))
         return wb
     if "error" in got:

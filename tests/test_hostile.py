@@ -149,26 +149,44 @@ def test_a_long_string_reused_a_few_times_is_named_cell_by_cell_and_counted():
 
 # --------------------------------------------------------------------------
 # the reader process: whatever happens there is that file's error
-def test_the_reader_process_dying_is_the_files_error_and_the_next_file_gets_a_new_one(monkeypatch):
-    assert read_workbook(h.valid_return(), "先读一个.xlsx").sheets  # a reader process is there, warm
+def _killing_submit(times: int):
+    """READER.submit that kills the reader under the job, the first ``times`` times."""
     real_submit = read.READER.submit
+    left = [times]
 
-    def submit_and_kill(*args):
-        readers = list(read.READER._pool._processes.values())
+    def submit(*args):
+        if left[0] <= 0:
+            return real_submit(*args)
+        left[0] -= 1
+        pool = read.READER._get()
+        pool.submit(int).result()  # the reader process is there
+        readers = list(pool._processes.values())
         for proc in readers:  # stopped first, so that it cannot finish the job before it is killed
             os.kill(proc.pid, signal.SIGSTOP)
         fut = real_submit(*args)
         for proc in readers:
             os.kill(proc.pid, signal.SIGKILL)
         return fut
+    return submit
 
-    monkeypatch.setattr(read.READER, "submit", submit_and_kill)
+
+def test_a_reader_that_keeps_dying_is_the_files_error_and_the_next_file_gets_a_new_one(monkeypatch):
+    assert read_workbook(h.valid_return(), "先读一个.xlsx").sheets  # a reader process is there, warm
+    monkeypatch.setattr(read.READER, "submit", _killing_submit(2))
     wb = read_workbook(h.valid_return(), "被中断.xlsx")
     assert [i.message for i in wb.issues] == [
         f"读取文件「被中断.xlsx」时读取进程意外停止（多半是所需内存超过上限{DEFAULT_LIMITS.reader_memory_bytes // 2**20}.0 MB），"
         "请删除无关内容后另存为 .xlsx 再上传；仍不能读取请联系管理员"]
     monkeypatch.undo()
     assert read_workbook(h.valid_return(), "下一个.xlsx").sheets.keys() == {"cover", "indicators", "items"}
+
+
+def test_a_file_read_when_the_reader_died_for_another_is_read_again(monkeypatch):
+    """In the server the reader is shared: a reader stopped by someone else's file does not fail this one."""
+    assert read_workbook(h.valid_return(), "先读一个.xlsx").sheets
+    monkeypatch.setattr(read.READER, "submit", _killing_submit(1))
+    wb = read_workbook(h.valid_return(), "无辜的.xlsx")
+    assert wb.issues == [] and wb.sheets.keys() == {"cover", "indicators", "items"}
 
 
 def test_a_result_that_cannot_come_back_is_the_files_error(monkeypatch):
