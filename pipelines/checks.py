@@ -658,7 +658,7 @@ def _check_cell_lengths(wb: RawWorkbook, limits: Limits) -> list[Issue]:
                 over = pc.and_(over, pc.invert(note_rows))
             for i in pc.indices_nonzero(over).to_pylist():
                 cells.append((i + 1, j + 1, cut.get((i + 1, j + 1), lengths[i].as_py()), limit, headers.get(j)))
-            sheet._columns[j] = pc.if_else(over, pc.utf8_slice_codeunits(col, 0, limit), col)
+            sheet.replace_column(j, pc.if_else(over, pc.utf8_slice_codeunits(col, 0, limit), col))
         seen = {(r, c) for r, c, *_ in cells}
         cells += [(r, c, n, limits.max_note_chars, headers.get(c - 1)) for (r, c), n in cut.items() if (r, c) not in seen]
         out.extend(long_cell_issues(title, cells))
@@ -708,13 +708,14 @@ def _strip_invisible(wb: RawWorkbook) -> list[Issue]:
     for role, sheet in wb.sheets.items():
         name = wb.names.get(role, role)
         hits: list[tuple[int, int, str]] = []
-        for j, arr in list(sheet._columns.items()):
+        for j in sheet.filled_columns:
+            arr = sheet.column(j)
             mask = pc.match_substring_regex(arr, INVISIBLE_RE2)
             if not pc.any(mask).as_py():
                 continue
             for i in pc.indices_nonzero(mask).to_pylist():
                 hits.append((i + 1, j + 1, arr[i].as_py()))
-            sheet._columns[j] = pc.replace_substring_regex(arr, INVISIBLE_RE2, "")
+            sheet.replace_column(j, pc.replace_substring_regex(arr, INVISIBLE_RE2, ""))
         hits.sort()
         for row, col, raw in hits[:MAX_INVISIBLE_ISSUES]:
             title = _column_title(sheet, role_of.get(name, role), row, col) or f"{_col_letters(col)}列"

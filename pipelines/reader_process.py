@@ -45,6 +45,15 @@ class Sheet:
         col = self._columns.get(j)
         return col if col is not None else pa.nulls(self.num_rows, pa.string()).fill_null("")
 
+    @property
+    def filled_columns(self) -> list[int]:
+        """The 0-based Excel columns that hold any cell."""
+        return sorted(self._columns)
+
+    def replace_column(self, j: int, arr: pa.Array) -> None:
+        """Put cleaned text in place of column ``j`` (checks.py removes invisible characters, cuts long text)."""
+        self._columns[j] = arr
+
     def rows(self, stop: int | None = None) -> list[list[str]]:
         """The first ``stop`` rows (all by default) as lists of cell text."""
         stop = self.num_rows if stop is None else min(stop, self.num_rows)
