@@ -73,7 +73,7 @@ def test_real_data_and_an_emptied_database_are_never_taken_for_a_demo(tmp_path, 
     assert demo.demo_state(empty) == "ready" and demo.build_demo_atomic(empty) is False
     mixed = tmp_path / "mixed.duckdb"
     name, data, received = few_returns[0]
-    ingest_bytes(mixed, data, name, source="web", today=demo.TODAY, received_at=received)
+    ingest_bytes(mixed, data, name, source="cli", today=demo.TODAY, received_at=received)
     assert demo.demo_state(mixed) == "ready"
 
 
