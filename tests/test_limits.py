@@ -26,6 +26,7 @@ from pipelines.ingest import ingest_bytes
 from pipelines.normalise import Period
 from pipelines.read import DEFAULT_LIMITS, Limits, read_workbook
 from pipelines.template import write_return
+from tests.hostile_files import padded
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = date(2021, 3, 1)
@@ -96,19 +97,6 @@ def codes(wb_or_checked) -> list[tuple[str, str | None]]:
 
 # --------------------------------------------------------------------------
 # (a) zip bombs: refused from the zip directory, before anything is decompressed
-def padded(xml: bytes, before: bytes, megabytes: int):
-    """A generator writing ``xml`` with a huge, repetitive XML comment inserted before ``before``."""
-    head, tail = xml.split(before, 1)
-
-    def gen():
-        yield head + b"<!--"
-        chunk = b"A" * (1 << 20)
-        for _ in range(megabytes):
-            yield chunk
-        yield b"-->" + before + tail
-    return gen
-
-
 def test_zip_bomb_in_shared_strings_is_refused_before_calamine_opens_it(valid, calamine):
     # calamine decompresses and parses the shared strings as it opens a workbook
     sst = (b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
