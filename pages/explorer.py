@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import filters
+from ui import auth, filters
 from pipelines import queries
 from pipelines.vocab import STATE_CARRIED, STATE_NO_RETURN
 from ui.common import (
@@ -135,7 +135,8 @@ else:
     big = total > BIG_EXCEL
     cols = st.columns(2 if big else 1)
     cols[0].download_button(
-        f"下载以上 {total:,} 行（Excel）", download, file_name=f"合作事项明细_{as_of.isoformat()}.xlsx",
+        f"下载以上 {total:,} 行（Excel）", auth.logged("合作事项明细（Excel）", download),
+        file_name=f"合作事项明细_{as_of.isoformat()}.xlsx",
         icon=":material/download:", on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         help=(f"行数较多，生成 Excel 文件可能需要一分钟左右；急用可下载 CSV。" if big else
@@ -143,7 +144,7 @@ else:
     if big:
         cols[1].download_button(
             f"下载以上 {total:,} 行（CSV，较快）",
-            lambda: write_csv(to_display(q(queries.items_at, as_of, **args))),
+            auth.logged("合作事项明细（CSV）", lambda: write_csv(to_display(q(queries.items_at, as_of, **args)))),
             file_name=f"合作事项明细_{as_of.isoformat()}.csv", icon=":material/download:", on_click="ignore",
             mime="text/csv", help="CSV 可直接用 Excel 或 WPS 打开；筛选条件见本页，不写入文件")
 

@@ -175,7 +175,8 @@ def _version(r, label: str) -> None:
         c[2].markdown(f"**错误/提示**：{n_err} / {n_warn}")
         path = store.original_path(db, r.file_hash)
         if path is not None:
-            c[3].download_button("下载原始文件", data=lambda p=path: p.read_bytes(), file_name=r.file_name,
+            c[3].download_button("下载原始文件", data=auth.logged(f"原始文件：{r.file_name}", lambda p=path: p.read_bytes(),
+                                                             unit_code=r.unit_code), file_name=r.file_name,
                                  key=f"orig_{sid}", on_click="ignore", icon=":material/download:")
         elif r.status == "rejected":
             c[3].caption(f"未通过检查的原始文件只保留{rejected_retention_days(ref):g}天，已清理")

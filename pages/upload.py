@@ -144,7 +144,8 @@ with st.container(border=True):
         st.caption(note)
         name = f"{ref.unit_name(unit)}_{period.label}_科技合作报表{'_更正' if done_here else ''}.xlsx"
         st.download_button("下载报表模板" + (f"（更正{ver}）" if done_here else ""),
-                           data=lambda u=unit, p=period: build_template(db, u, p, ref=ref), file_name=name,
+                           data=auth.logged(f"预填模板：{name}", lambda u=unit, p=period: build_template(db, u, p, ref=ref),
+                                            unit_code=unit), file_name=name,
                            icon=":material/download:", on_click="ignore", key="tpl_download",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     else:

@@ -318,3 +318,17 @@ def test_admin_page_exports_the_audit_log_through_the_safe_writer(monkeypatch, d
     assert header[:5] == ["序号", "时间", "账户", "角色", "操作"]
     with store.connect(db) as con:
         assert audit.query(con, actions=("export",))["object"].tolist() == ["操作日志"]
+
+
+def test_data_exports_are_recorded_with_the_account(monkeypatch, db, downloads):
+    at = open_page(monkeypatch, db, user="baotou")
+    at.switch_page("pages/explorer.py").run()
+    (entry,) = [d for d in downloads if "（Excel）" in d["label"] and "行" in d["label"]]
+    entry["data"]()
+    at.switch_page("pages/history.py").run()
+    original = [d for d in downloads if d["label"] == "下载原始文件"][0]
+    assert original["data"]()
+    with store.connect(db) as con:
+        log = audit.query(con, actions=("export",))
+    assert set(log["account"]) == {"baotou"}
+    assert "合作事项明细（Excel）" in set(log["object"]) and any(o.startswith("原始文件：") for o in log["object"])

@@ -175,3 +175,22 @@ def login_required(action: str, unit_code: str | None = None) -> Account:
         st.warning(f"当前账户（{acc.role_zh}）没有「{what}」的权限。如需开通，请联系管理员。", icon=":material/block:")
         st.stop()
     return acc
+
+
+def logged(what: str, make, *, unit_code: str | None = None):
+    """``make`` (a download's deferred data) that records an 「导出数据」 in the audit log when it runs.
+
+    The account is taken now, while the page runs: Streamlit calls the data later,
+    outside the page's session.
+    """
+    acc, db = current_account(), db_path()
+
+    def run():
+        data = make()
+        try:
+            audit.log(db, acc, "export", object=what, unit_code=unit_code,
+                      detail=f"{len(data):,} 字节" if isinstance(data, (bytes, str)) else None)
+        except Exception:  # a busy database must not cost the user the file
+            pass
+        return data
+    return run
