@@ -172,3 +172,15 @@ def test_time_progress_label_and_legend_do_not_share_a_row(tmp_path):
     label = next(a for a in fig.layout.annotations if (a.text or "").startswith("时间进度"))
     assert label.yref.endswith("domain") or label.yref == "paper"
     assert legend_bottom <= fig.layout.margin.t - 22  # the label sits in the 22 px above the bars
+
+
+@pytest.mark.parametrize("top_value", [21.0, 20.0, 0.87, 33.0])
+def test_map_colour_scale_labels_cover_the_largest_value(top_value):
+    """The colour bar's top label is at or above the largest unit (包头 21 under a bar ending at 20
+    reads as off the scale)."""
+    df = unit_frame("1家")
+    df["metric"] = [top_value * k / (len(df) - 1) for k in range(len(df))]
+    fig = F.unit_map(df, "内蒙古各盟市院士专家工作站累计值", "全区", "累计值（家）")
+    tr = next(t for t in fig.data if t.type == "choroplethmap" and t.colorbar and t.colorbar.dtick)
+    top_label = tr.colorbar.tick0 + tr.colorbar.dtick * round((tr.zmax - tr.colorbar.tick0) / tr.colorbar.dtick)
+    assert tr.zmax >= top_value and abs(top_label - tr.zmax) < 1e-9

@@ -219,3 +219,16 @@ def _wrap(text: str, width: int, max_lines: int = 3) -> str:
     step = _math.ceil(len(text) / n)
     return "<br>".join(text[k:k + step] for k in range(0, len(text), step))
 
+
+def nice_scale(lo: float, hi: float, ticks: int = 5) -> tuple[float, float]:
+    """(top, step): a colour scale from ``lo`` whose top tick is at or above ``hi`` (a reader reads
+    the top label as the end of the scale: 21 must not sit above a scale labelled up to 20)."""
+    import math as _math
+
+    span = hi - lo
+    if span <= 0:
+        return lo + 1, 1
+    raw = span / ticks
+    mag = 10 ** _math.floor(_math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    return lo + _math.ceil(span / step - 1e-9) * step, step

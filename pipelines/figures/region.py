@@ -10,7 +10,7 @@ from .. import geo as _geo
 from ..vocab import STATE_CARRIED, STATE_NOT_REPORTED, STATUS_DONE, STATUS_SUBSET, date_zh, pct
 from .base import (
     NO_DATA_COLOR, SEQUENCE, STATUS_COLORS, TIME_COLOR, _fit_footer, _footer_height, _legend_under_subtitle,
-    _map_footer, _map_note, _wrap, empty_figure, finish, subtitle,
+    _map_footer, _map_note, _wrap, empty_figure, finish, nice_scale, subtitle,
 )
 
 # the unit x indicator heatmap's fills
@@ -52,12 +52,14 @@ def unit_map(df: pd.DataFrame, title: str, sub: str, metric_title: str, selected
     if has.any():
         vals = d.loc[has, "metric"].astype(float)
         lo, hi = min(0.0, float(vals.min())), float(vals.max())
+        top, step = nice_scale(lo, hi)  # the top label covers the largest value
         fig.add_trace(go.Choroplethmap(
             geojson=gj, featureidkey="id", locations=d.loc[has, "unit_code"], z=vals, zmin=lo,
-            zmax=hi if hi > lo else lo + 1, colorscale=UNIT_MAP_SCALE, customdata=custom[has], hovertemplate=hover,
+            zmax=top, colorscale=UNIT_MAP_SCALE, customdata=custom[has], hovertemplate=hover,
             marker=dict(line=dict(color="white", width=1.2), opacity=0.95), name=metric_title,
             # top-left corner: the region runs from south-west to north-east, that corner stays empty
             colorbar=dict(title=dict(text=metric_title, side="top"), thickness=12, len=0.42, lenmode="fraction",
+                          tick0=lo, dtick=step,
                           x=0.01, xanchor="left", y=0.99, yanchor="top", bgcolor="rgba(255,255,255,0.85)",
                           outlinecolor="#8c959f", outlinewidth=0.5),
         ))

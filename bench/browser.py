@@ -1,0 +1,178 @@
+"""Benchmark: every page as a manager feels it, in headless Chromium, against a floor page.
+
+For every page of app.py's navigation (read from app.py): open it once (warm-up: the server's
+query caches fill, the browser caches the scripts), then reload it ``--repeat`` times and take
+the median of the time from the reload until the page's script run is over and every chart has
+drawn (every plotly chart laid out, every map loaded, every table's grid drawn). Also from the
+sidebar: from 总览, a click on the page's link until the same state (median of ``--repeat``).
+
+In the same run, the floor page (bench/floor_page.py: one 14-bar plotly chart and one 14-row
+table, the app's own chart config and table helper) is measured the same way; each page's ratio
+is to the floor. Absolute times swing by 2x on this shared machine; ratios hold better.
+
+    python bench/browser.py [--db PATH] [--repeat 3] [--pages overview,region] [--trace DIR]
+
+``--db``: a database to use (default: a copy of the demo database). ``--trace DIR``: write a
+Playwright trace of each page's last reload (open with ``playwright show-trace``).
+The last line names the slowest page.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.e2e.server import free_port, launch_browser, navigation, running_app  # noqa: E402
+
+TIMEOUT = 90_000
+VIEWPORT = {"width": 1366, "height": 768}
+# The page is done: its script run is over, and every chart, map and table has drawn.
+DONE = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!app || app.getAttribute("data-test-script-state") !== "notRunning") return false;
+  if (!document.querySelector("h1")) return false;
+  const shown = (e) => e.getClientRects().length > 0;  // not in a closed tab or expander
+  for (const g of document.querySelectorAll(".js-plotly-plot")) {
+    if (!shown(g)) continue;
+    if (!g._fullLayout || !g.querySelector(".main-svg")) return false;
+    if (g._fullLayout.map && !g._fullLayout.map._subplot.map.loaded()) return false;
+  }
+  for (const d of document.querySelectorAll("[data-testid='stDataFrame']"))
+    if (shown(d) && !d.querySelector("canvas")) return false;
+  return true;
+}"""
+
+
+@contextmanager
+def floor_server():
+    """``streamlit run bench/floor_page.py`` with the app's own settings (its config folder)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "bench" / "floor_page.py"),
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        import urllib.request
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def wait_done(page) -> float:
+    """Wait until the page is done; the time since the reload started (ms, the page's own clock)."""
+    page.wait_for_function(DONE, polling="raf", timeout=TIMEOUT)
+    return page.evaluate("() => performance.now()")
+
+
+def reloads(page, url: str, repeat: int, trace_to: Path | None = None) -> list[float]:
+    page.goto(url)
+    wait_done(page)  # warm-up: caches fill
+    page.wait_for_timeout(500)
+    times = []
+    for i in range(repeat):
+        if trace_to and i == repeat - 1:
+            page.context.tracing.start(screenshots=True, snapshots=False)
+        page.reload()
+        times.append(wait_done(page) / 1000)
+        if trace_to and i == repeat - 1:
+            page.context.tracing.stop(path=str(trace_to))
+        page.wait_for_timeout(300)
+    return times
+
+
+def switches(page, base: str, title: str, url: str, repeat: int) -> list[float]:
+    """From 总览 (for 总览: from 数据报送), a click on the page's sidebar link until the page is done (s)."""
+    times = []
+    for _ in range(repeat):
+        page.goto(base + ("/upload" if url == "overview" else "/"))
+        wait_done(page)
+        page.wait_for_timeout(300)
+        link = page.locator(f"[data-testid='stSidebarNavLink']:has(span[label='{title}'])")
+        t0 = time.perf_counter()
+        link.click()
+        page.wait_for_url(lambda u: (u.rstrip("/") == base) if url == "overview" else f"/{url}" in u,
+                          wait_until="commit")
+        page.wait_for_function(f"""() => [...document.querySelectorAll('h1')].some(h => h.textContent.includes({title!r}))""",
+                               timeout=TIMEOUT)
+        wait_done(page)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", type=Path)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--pages", help="url paths, comma-separated (default: every page)")
+    ap.add_argument("--trace", type=Path, help="folder for a Playwright trace of each page")
+    ap.add_argument("--no-switch", action="store_true", help="skip the sidebar-switch column")
+    args = ap.parse_args(argv)
+
+    pages = [(t, u) for _, entries in navigation().items() for _, t, _, u in entries]
+    if args.pages:
+        want = args.pages.split(",")
+        pages = [p for p in pages if p[1] in want]
+    if args.db:
+        db = args.db
+    else:
+        from tests.dbfixtures import demo_db_copy
+
+        db = demo_db_copy(Path(tempfile.mkdtemp(prefix="kjhz-bench-browser-")))
+    if args.trace:
+        args.trace.mkdir(parents=True, exist_ok=True)
+
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with running_app(db, timeout=240) as base, floor_server() as floor, sync_playwright() as p:
+        browser = launch_browser(p)
+        ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+        page = ctx.new_page()
+        page.set_default_timeout(TIMEOUT)
+        for title, url in pages:
+            floor_t = statistics.median(reloads(page, floor + "/", args.repeat))
+            path = "" if url == "overview" else url
+            t = reloads(page, f"{base}/{path}", args.repeat,
+                        args.trace / f"{url}.zip" if args.trace else None)
+            charts = page.locator(".js-plotly-plot").count()
+            tables = page.locator("[data-testid='stDataFrame']").count()
+            sw = None if args.no_switch else statistics.median(switches(page, base, title, url, args.repeat))
+            rows.append((title, charts, tables, statistics.median(t), floor_t, sw))
+            print(f"  {title}: {statistics.median(t):.2f} s (floor {floor_t:.2f} s)", file=sys.stderr, flush=True)
+        browser.close()
+
+    print(f"\n{time.strftime('%Y-%m-%d %H:%M')}  Chromium {VIEWPORT['width']}x{VIEWPORT['height']}, "
+          f"median of {args.repeat} warm reloads; floor = one 14-bar chart + one 14-row table, measured "
+          "right before each page\n")
+    print("| 页面 | 图表 | 表格 | 热刷新 | 基准页 | 比值 | 侧栏切换 |")
+    print("|---|---|---|---|---|---|---|")
+    for title, charts, tables, t, f, sw in rows:
+        swtxt = "—" if sw is None else f"{sw:.2f} s"
+        print(f"| {title} | {charts} | {tables} | {t:.2f} s | {f:.2f} s | {t / f:.2f}x | {swtxt} |")
+    slow = max(rows, key=lambda r: r[3] / r[4])
+    print(f"\nslowest page: {slow[0]} {slow[3]:.2f} s, {slow[3] / slow[4]:.2f}x the floor page ({slow[4]:.2f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
