@@ -78,10 +78,19 @@ def floor_server():
         proc.wait(timeout=10)
 
 
+# Every change to the page is stamped (the page's own clock): the page is over when it is done
+# (above) and nothing has changed for QUIET ms; its time is its last change. (A page may run its
+# script twice, e.g. after setting the URL: a first "done" can come before the second run.)
+STAMP = """new MutationObserver(() => { window.__lastChange = performance.now(); })
+  .observe(document, {subtree: true, childList: true, attributes: true, characterData: true});"""
+QUIET = 800
+
+
 def wait_done(page) -> float:
-    """Wait until the page is done; the time since the reload started (ms, the page's own clock)."""
-    page.wait_for_function(DONE, polling="raf", timeout=TIMEOUT)
-    return page.evaluate("() => performance.now()")
+    """Wait until the page is done and quiet; the time of its last change since the reload (ms)."""
+    page.wait_for_function(f"""() => ({DONE})() && performance.now() - (window.__lastChange || 0) > {QUIET}""",
+                           polling=100, timeout=TIMEOUT)
+    return page.evaluate("() => window.__lastChange || performance.now()")
 
 
 def reloads(page, url: str, repeat: int, trace_to: Path | None = None) -> list[float]:
@@ -114,8 +123,9 @@ def switches(page, base: str, title: str, url: str, repeat: int) -> list[float]:
                           wait_until="commit")
         page.wait_for_function(f"""() => [...document.querySelectorAll('h1')].some(h => h.textContent.includes({title!r}))""",
                                timeout=TIMEOUT)
+        page.evaluate("() => { window.__lastChange = performance.now(); }")
         wait_done(page)
-        times.append(time.perf_counter() - t0)
+        times.append(time.perf_counter() - t0 - QUIET / 1000)
     return times
 
 
@@ -147,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     with running_app(db, timeout=240) as base, floor_server() as floor, sync_playwright() as p:
         browser = launch_browser(p)
         ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+        ctx.add_init_script(STAMP)
         page = ctx.new_page()
         page.set_default_timeout(TIMEOUT)
         for title, url in pages:
