@@ -13,6 +13,7 @@ import streamlit as st
 
 from pipelines import accounts, admin, audit, store
 from pipelines.export import XLSX_MIME, write_workbook
+from pipelines.vocab import FREQUENCIES, FREQUENCY_WORDS, deadline_days, reporting_frequency
 from ui import auth
 from ui.common import db_path, esc, reference, show_table
 
@@ -185,16 +186,15 @@ with tab_settings:
     st.caption("修改后立即用于「报送情况」等页面和之后的检查；原设置文件 data/settings.yaml 不变，修改保存在数据库中（备份包含）。")
     c1, c2 = st.columns(2)
     days = c1.number_input(admin.SETTINGS["deadline_days"][0], min_value=1, max_value=365,
-                           value=int(ref.settings.get("deadline_days", 15)), key="set_deadline")
-    freqs = ["Q", "H", "Y"]
-    freq = c2.selectbox(admin.SETTINGS["reporting_frequency"][0], freqs,
-                        index=freqs.index(str(ref.settings.get("reporting_frequency", "H"))),
-                        format_func={"Q": "季度", "H": "半年", "Y": "年度"}.get, key="set_frequency")
+                           value=deadline_days(ref), key="set_deadline")
+    freqs = list(FREQUENCIES)
+    freq = c2.selectbox(admin.SETTINGS["reporting_frequency"][0], freqs, index=freqs.index(reporting_frequency(ref)),
+                        format_func=FREQUENCY_WORDS.get, key="set_frequency")
     if st.button("保存报送设置", key="settings_save", type="primary"):
         def change(con, who):
-            if int(days) != int(ref.settings.get("deadline_days", 15)):
+            if int(days) != deadline_days(ref):
                 admin.set_setting(con, who, "deadline_days", days, ref)
-            if freq != ref.settings.get("reporting_frequency"):
+            if freq != reporting_frequency(ref):
                 admin.set_setting(con, who, "reporting_frequency", freq, ref)
         _do(change, "报送设置已保存。")
         st.rerun()

@@ -14,7 +14,7 @@ import streamlit as st
 from pipelines import accounts, queries, store
 from pipelines.diff import issues_table
 from pipelines.normalise import parse_period, period_label
-from pipelines.vocab import rejected_retention_days
+from pipelines.vocab import date_time_zh, rejected_retention_days, version_zh
 from ui import auth, filters
 from ui.common import db_path, esc, esc_table, fmt_date, page_header, q, reference, show_table
 
@@ -52,13 +52,6 @@ def _text(v, blank: str = "—") -> str:
         return blank
     s = str(v).strip()
     return s or blank
-
-
-def _when(ts) -> str:
-    if ts is None or pd.isna(ts):
-        return "—"
-    t = pd.Timestamp(ts)
-    return f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}"
 
 
 # --------------------------------------------------------------------------
@@ -165,7 +158,7 @@ def _issues(sid: int) -> None:
 def _version(r, label: str) -> None:
     sid = int(r.submission_id)
     ver = "未编号" if pd.isna(r.version) else f"第{int(r.version)}版"
-    head = f"{ver} · {r.state} · {_when(r.received_at)} · {esc(r.received_by, '报送人未记录')}（{r.source_zh}）"
+    head = f"{ver} · {r.state} · {date_time_zh(r.received_at)} · {esc(r.received_by, '报送人未记录')}（{r.source_zh}）"
     with st.expander(head, expanded=bool(r.is_current) and period_end is not None):
         c = st.columns(4)
         c[0].markdown(f"**文件**：{esc(r.file_name)}")
@@ -213,9 +206,9 @@ for end, group in history.groupby("period_end", sort=False, dropna=False):
     st.caption(("当前为第%d版" % int(cur["version"].iloc[0]) if len(cur) else "没有当前版本（全部未通过检查）")
                + f"，报告期末{fmt_date(end)}，共{len(group)}次报送。")
     table = pd.DataFrame({
-        "版本": group["version"].map(lambda v: "—" if pd.isna(v) else f"第{int(v)}版"),
+        "版本": group["version"].map(version_zh),
         "状态": group["state"],
-        "报送时间": group["received_at"].map(_when),
+        "报送时间": group["received_at"].map(date_time_zh),
         "报送人": group["received_by"].map(lambda v: _text(v, "未记录")),
         "来源": group["source_zh"].map(_text),
         "错误": group["n_errors"].fillna(0).astype(int),
@@ -235,10 +228,10 @@ if events.empty:
     st.caption("没有操作记录。")
 else:
     show_table(pd.DataFrame({
-        "时间": events["event_at"].map(_when),
+        "时间": events["event_at"].map(date_time_zh),
         "操作": events["action_zh"],
         "报告期": [_period_label(c, e) for c, e in zip(events["period_code"], events["period_end"])],
-        "版本": events["version"].map(lambda v: "—" if pd.isna(v) else f"第{int(v)}版"),
+        "版本": events["version"].map(version_zh),
         "操作人": events["by_user"].map(lambda v: _text(v, "未记录")),
         "说明": events["note"].map(lambda v: _text(v, "")),
         "文件名": events["file_name"].map(_text),

@@ -187,7 +187,9 @@ def period_label(code_or_end: object) -> str:
         d = v.date() if isinstance(v, datetime) else v
         if d.day == calendar.monthrange(d.year, d.month)[1]:
             return f"{d.year}年{d.month}月底"
-        return f"{d.year}年{d.month}月{d.day}日"
+        from .vocab import date_zh
+
+        return date_zh(d)
     p = parse_period(v)
     if p is not None:
         return p.label

@@ -163,6 +163,17 @@ def datetime_zh(d) -> str:
     return f"{d:%Y-%m-%d %H:%M}"
 
 
+def date_time_zh(d) -> str:
+    """「2019年7月10日 09:30」: when something happened, for people; 「—」 for nothing."""
+    if is_missing(d):
+        return DASH
+    if not isinstance(d, datetime):
+        import pandas as pd
+
+        d = pd.Timestamp(d)
+    return f"{date_zh(d)} {d:%H:%M}"
+
+
 def end_phrase(d) -> str:
     """A period end as said in sentences: 「2019年底」, 「2019年6月底」, else 「2019年6月15日」."""
     d = _as_date(d)
