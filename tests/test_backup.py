@@ -127,3 +127,38 @@ def test_archive_takes_a_backup_first_and_keeps_accounts_and_the_log(tmp_path):
         assert con.execute("SELECT count(*) FROM users").fetchone()[0] == 1
         assert con.execute("SELECT count(*) FROM audit_log WHERE action = 'archive'").fetchone()[0] == 1
     assert str(tmp_path) not in folder.name
+
+
+def test_a_schema_migration_backs_up_first(tmp_path):
+    import duckdb
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))  # a database as the version before accounts made it
+    con.execute("CREATE TABLE schema_migrations (version INTEGER, name VARCHAR, applied_at TIMESTAMP)")
+    for version, name, sql in store.MIGRATIONS:
+        if name.startswith("accounts"):
+            break
+        con.execute(sql)
+        con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
+    con.close()
+    store.init_db(db)
+    (folder,) = list((tmp_path / "backups").glob("old-*-pre-migration"))
+    assert check(folder) == []
+    with store.connect(db) as con:
+        assert store.table_exists(con, "users") and store.table_exists(con, "audit_log")
+
+
+def test_viewing_can_require_a_login(monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from pipelines.reference import load_reference
+
+    db = demo_db_copy(tmp_path)
+    auth = load_reference().settings.setdefault("auth", {})
+    monkeypatch.setitem(auth, "viewing_requires_login", True)
+    monkeypatch.setenv("KJHZ_DB", str(db))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert any("需要登录后查看" in i.value for i in at.info)
+    assert not at.dataframe and not at.get("plotly_chart")
