@@ -50,7 +50,8 @@ def _navigation() -> dict[str, list[tuple[str, str, str, str]]]:
     return ast.literal_eval(node.value)
 
 
-SECTIONS = _navigation()
+# what a visitor who has not logged in is offered (系统管理 only appears for an administrator)
+SECTIONS = {k: v for k, v in _navigation().items() if k != "系统管理"}
 DEFAULT = "overview"  # app.py: st.Page(..., default=(u == "overview"))
 NAV = [(section, title, url) for section, entries in SECTIONS.items() for _, title, _, url in entries]
 
@@ -76,9 +77,10 @@ PAGES = {
                     subtitle=[f"截至{AS_OF_ZH}", "中俄蒙经济走廊"]),
     "explorer": dict(query=f"as_of={AS_OF}&type=T04&unit={UNIT}", key=DATAFRAME,
                      chips={"填报单位": [UNIT_NAME], "事项类别": ["国际科技合作项目"]}),
-    "upload": dict(key="[data-testid='stFileUploader']"),
+    "upload": dict(key="text=报送报表需要登录"),  # not logged in: the way to the login, no uploader
     "reporting": dict(query=f"unit={UNIT}", charts=2, chips={"填报单位": [UNIT_NAME]}, subtitle=[UNIT_NAME]),
-    "history": dict(key=DATAFRAME),
+    "history": dict(key="text=查看版本历史需要登录"),
+    "login": dict(key="[data-testid='stMain'] [data-testid='stForm']"),
 }
 for _spec in PAGES.values():
     for _k, _default in (("query", ""), ("charts", 0), ("key", None), ("texts", []), ("chips", {}), ("subtitle", [])):
@@ -235,7 +237,8 @@ def click_bar(page, chart_title: str, label: str | None = None) -> str:
 def test_navigation_matches_app():
     """The spec below covers exactly the pages app.py's navigation lists (a new page needs a spec)."""
     assert {url for _, _, url in NAV} == set(PAGES)
-    assert list(SECTIONS) == ["进展监测", "数据报送"]
+    assert list(_navigation()) == ["进展监测", "数据报送", "系统管理", "账户"]
+    assert list(SECTIONS) == ["进展监测", "数据报送", "账户"]
 
 
 def test_sidebar_navigation_opens_every_page(base_url, new_page, shots):
