@@ -118,7 +118,10 @@ else:
         st.warning(f"结果较多，页面只显示前 {SHOW_MAX:,} 行（按单位、行号排列）；下载的 Excel 包含全部 {total:,} 行。"
                    "也可以用搜索或左侧筛选缩小范围。", icon=":material/table_rows:")
     shown = to_display(rows)
-    show_table(shown, hide_index=True, width="stretch", height=table_height(len(shown), cap=None, max_px=640),
+    key_cols = [c for c in ("事项名称", "单位", "事项类别", "所属领域", "合作国家（地区）", "状态", "投入经费（万元）",
+                            "来源文件") if c in shown.columns]
+    show_table(shown, hide_index=True, height=table_height(len(shown), cap=None, max_px=640), key_columns=key_cols,
+               key="explorer_all_columns",
                  column_config={
                      "事项名称": st.column_config.TextColumn(pinned=True),
                      "起始日期": st.column_config.DateColumn(format="YYYY-MM-DD"),

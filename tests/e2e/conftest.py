@@ -10,10 +10,15 @@ from tests.e2e.server import launch_browser, running_app
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory):
-    """``streamlit run app.py`` on a private copy of the demo database; its base URL."""
-    db = demo_db_copy(tmp_path_factory.mktemp("db"))
-    with running_app(db, timeout=180) as base:
+def demo_db(tmp_path_factory):
+    """A private copy of the demo database for the module (a module may override this fixture)."""
+    return demo_db_copy(tmp_path_factory.mktemp("db"))
+
+
+@pytest.fixture(scope="module")
+def base_url(demo_db):
+    """``streamlit run app.py`` on ``demo_db``; its base URL."""
+    with running_app(demo_db, timeout=180) as base:
         yield base
 
 

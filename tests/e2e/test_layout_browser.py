@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.dbfixtures import demo_db_copy
 from tests.e2e.server import CHROMIUM, is_local, navigation
+from tests.factories import PASSWORD, make_user
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
@@ -113,13 +115,32 @@ CUT = """() => {
 }"""
 
 
+ADMIN = "layout_admin"  # pages only an administrator is offered (系统管理) are reached logged in
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    db = demo_db_copy(tmp_path_factory.mktemp("db"))
+    make_user(db, ADMIN, "admin")
+    return db
+
+
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("layout")
 
 
+# Every change to the page is stamped; a page has settled when nothing has changed for a while
+# (a chart's own resize after the columns found their width, a second script run).
+STAMP = """new MutationObserver(() => { window.__lastChange = performance.now(); })
+  .observe(document, {subtree: true, childList: true, attributes: true, characterData: true});"""
+
+
 def open_page(browser, base_url: str, url: str, size: tuple[int, int]):
+    """The page at ``size``: by its address, or (a page offered only to administrators) from the
+    sidebar after logging in as one (a reload would end the login)."""
     ctx = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
+    ctx.add_init_script(STAMP)
     outside: list[str] = []
     ctx.on("request", lambda r: None if is_local(r.url) else outside.append(r.url))
     page = ctx.new_page()
@@ -127,18 +148,31 @@ def open_page(browser, base_url: str, url: str, size: tuple[int, int]):
     path = "" if url == DEFAULT else url
     page.goto(f"{base_url}/{path}" + (f"?{QUERY[url]}" if url in QUERY else ""))
     settle(page)
+    title = next(t for t, u in PAGES if u == url)
+    if page.locator("[data-testid='stDialog']").count() or not page.locator("h1", has_text=title).count():
+        page.goto(base_url + "/")  # not offered to a visitor: log in, then open it from the sidebar
+        settle(page)
+        side = page.get_by_test_id("stSidebar")
+        side.get_by_test_id("stExpander").filter(has_text="登录").locator("summary").click()
+        side.get_by_role("textbox", name="用户名").fill(ADMIN)
+        side.get_by_role("textbox", name="口令").fill(PASSWORD)
+        side.get_by_role("button", name="登录").click()
+        side.get_by_role("button", name="退出登录").wait_for()
+        page.locator(f"[data-testid='stSidebarNavLink']:has(span[label='{title}'])").click()
+        page.locator("h1", has_text=title).first.wait_for()
+        settle(page)
     assert not outside, f"requests left the machine: {outside}"
     return ctx, page
 
 
 def settle(page) -> None:
-    """The script run is over, every chart has drawn, every map has loaded."""
+    """The script run is over, every chart has drawn, every map has loaded, and the page is still."""
     page.locator("h1").first.wait_for()
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
     page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].every(
         g => g._fullLayout && g.querySelector('.main-svg')
-             && (!g._fullLayout.map || g._fullLayout.map._subplot.map.loaded()))""")
-    page.wait_for_timeout(300)  # the last layout pass after the charts' own resize
+             && (!g._fullLayout.map || g._fullLayout.map._subplot.map.loaded()))
+        && performance.now() - (window.__lastChange || 0) > 600""", polling=100)
 
 
 def readable(page) -> list[str]:
