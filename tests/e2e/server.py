@@ -137,3 +137,13 @@ def local_page(browser, outside: list[str], viewport: dict, timeout: int):
     page.on("request", lambda r: None if is_local(r.url) else outside.append(r.url))
     page.set_default_timeout(timeout)
     return page
+
+
+def sidebar_login(page, user: str, password: str) -> None:
+    """Log in with the form in the sidebar, as a user does."""
+    side = page.get_by_test_id("stSidebar")
+    side.get_by_test_id("stExpander").filter(has_text="登录").locator("summary").click()
+    side.get_by_role("textbox", name="用户名").fill(user)
+    side.get_by_role("textbox", name="口令").fill(password)
+    side.get_by_role("button", name="登录").click()
+    side.get_by_role("button", name="退出登录").wait_for()

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.dbfixtures import demo_db_copy
-from tests.e2e.server import CHROMIUM, is_local, navigation
+from tests.e2e.server import CHROMIUM, is_local, navigation, sidebar_login
 from tests.factories import PASSWORD, make_user
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -152,12 +152,7 @@ def open_page(browser, base_url: str, url: str, size: tuple[int, int]):
     if page.locator("[data-testid='stDialog']").count() or not page.locator("h1", has_text=title).count():
         page.goto(base_url + "/")  # not offered to a visitor: log in, then open it from the sidebar
         settle(page)
-        side = page.get_by_test_id("stSidebar")
-        side.get_by_test_id("stExpander").filter(has_text="登录").locator("summary").click()
-        side.get_by_role("textbox", name="用户名").fill(ADMIN)
-        side.get_by_role("textbox", name="口令").fill(PASSWORD)
-        side.get_by_role("button", name="登录").click()
-        side.get_by_role("button", name="退出登录").wait_for()
+        sidebar_login(page, ADMIN, PASSWORD)
         page.locator(f"[data-testid='stSidebarNavLink']:has(span[label='{title}'])").click()
         page.locator("h1", has_text=title).first.wait_for()
         settle(page)

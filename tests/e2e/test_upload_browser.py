@@ -22,6 +22,7 @@ from pipelines.reference import norm_key
 from pipelines.template import previous_return, write_return
 from tests.dbfixtures import demo_db_copy
 from tests.e2e.server import CHROMIUM, is_local, launch_browser, running_app
+from tests.e2e.server import sidebar_login as _sidebar_login
 from tests.factories import PASSWORD, make_user
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -57,12 +58,7 @@ def red_cells(wb) -> set[tuple[str, str]]:
 
 def sidebar_login(page, user: str, password: str = PASSWORD) -> None:
     """Log in with the form in the sidebar, as a user does."""
-    side = page.get_by_test_id("stSidebar")
-    side.get_by_test_id("stExpander").filter(has_text="登录").locator("summary").click()
-    side.get_by_role("textbox", name="用户名").fill(user)
-    side.get_by_role("textbox", name="口令").fill(password)
-    side.get_by_role("button", name="登录").click()
-    side.get_by_role("button", name="退出登录").wait_for()
+    _sidebar_login(page, user, password)
 
 
 def test_upload_errors_annotated_download_then_fixed_file(tmp_path):
