@@ -680,6 +680,13 @@ class _SheetReader:
                                                  initargs=(DEFAULT_LIMITS.reader_memory_bytes, watch))
             return self._pool
 
+    def processes(self) -> list:
+        """The reader process, started if it is not there yet (for tests and benchmarks)."""
+        with _main_hidden():
+            pool = self._get()
+            pool.submit(int).result()
+        return list((getattr(pool, "_processes", None) or {}).values())
+
     def _reset(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None

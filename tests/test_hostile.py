@@ -158,9 +158,7 @@ def _killing_submit(times: int):
         if left[0] <= 0:
             return real_submit(*args)
         left[0] -= 1
-        pool = read.READER._get()
-        pool.submit(int).result()  # the reader process is there
-        readers = list(pool._processes.values())
+        readers = read.READER.processes()  # started without this test's __main__ (an app script)
         for proc in readers:  # stopped first, so that it cannot finish the job before it is killed
             os.kill(proc.pid, signal.SIGSTOP)
         fut = real_submit(*args)
