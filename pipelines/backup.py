@@ -19,11 +19,17 @@ Passwords are only in the database as Argon2 hashes.
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # `python -m pipelines.backup`: the command itself, before this module's imports
+    import sys
+
+    from .cli import run_command
+
+    sys.exit(run_command("backup", prog="python -m pipelines.backup"))
+
 import hashlib
 import json
 import os
 import shutil
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -136,14 +142,3 @@ def check(folder: Path | str) -> list[str]:
         if got.get(v) != n:
             problems.append(f"{v}：备份时{n}行，现在{got.get(v)}行")
     return problems
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pipelines.backup``: the same as ``python -m pipelines backup``."""
-    from .cli import run_command
-
-    return run_command("backup", argv, prog="python -m pipelines.backup")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

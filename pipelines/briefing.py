@@ -11,8 +11,14 @@ Example (a scheduled job):
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # `python -m pipelines.briefing`: the command itself, before this module's imports
+    import sys
+
+    from .cli import run_command
+
+    sys.exit(run_command("briefing", prog="python -m pipelines.briefing"))
+
 import io
-import sys
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -242,14 +248,3 @@ def write_pack(db_path, as_of: date, unit: str | None, out: Path) -> list[Path]:
     (out / pack.docx_name).write_bytes(pack.docx)
     (out / pack.zip_name).write_bytes(pack.zip)
     return [out / pack.docx_name, out / pack.zip_name]
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pipelines.briefing``: the same as ``python -m pipelines briefing``."""
-    from .cli import run_command
-
-    return run_command("briefing", argv, prog="python -m pipelines.briefing")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,12 +16,18 @@ Example:
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # `python -m pipelines.demo`: the command itself, before this module's imports
+    import sys
+
+    from .cli import run_command
+
+    sys.exit(run_command("demo", prog="python -m pipelines.demo"))
+
 import io
 import json
 import os
 import random
 import shutil
-import sys
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -385,14 +391,3 @@ def _move_folder(src: Path, dst: Path) -> None:
         if f.is_file():
             (dst / f.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
             os.replace(f, dst / f.relative_to(src))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pipelines.demo``: the same as ``python -m pipelines demo``."""
-    from .cli import run_command
-
-    return run_command("demo", argv, prog="python -m pipelines.demo")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

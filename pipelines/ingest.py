@@ -10,6 +10,13 @@ Example:
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # `python -m pipelines.ingest`: the command itself, before this module's imports
+    import sys
+
+    from .cli import run_command
+
+    sys.exit(run_command("ingest", prog="python -m pipelines.ingest"))
+
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
@@ -205,14 +212,3 @@ def ingest_files(db_path: Path | str, files: Iterable[Path], *, who: str | None 
 def report_json(results: Iterable[LoadResult]) -> dict:
     """The command line's ``--json``: ``{"files": [result_json(r), ...]}``."""
     return {"files": [result_json(r) for r in results]}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pipelines.ingest``: the same as ``python -m pipelines ingest``."""
-    from .cli import run_command
-
-    return run_command("ingest", argv, prog="python -m pipelines.ingest")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -23,9 +23,15 @@ Example:
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # `python -m pipelines.progress`: the command itself, before this module's imports
+    import sys
+
+    from .cli import run_command
+
+    sys.exit(run_command("progress", prog="python -m pipelines.progress"))
+
 import calendar
 import math
-import sys
 from datetime import date
 
 import pandas as pd
@@ -467,14 +473,3 @@ def progress_text(table: pd.DataFrame) -> str:
         show[c] = show[c].map(lambda x: "" if pd.isna(x) else f"{x * 100:.1f}%")
     show["gap_pp"] = show["gap_pp"].map(lambda x: "" if pd.isna(x) else f"{x:+.1f}")
     return show.to_string(index=False)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pipelines.progress``: the same as ``python -m pipelines progress``."""
-    from .cli import run_command
-
-    return run_command("progress", argv, prog="python -m pipelines.progress")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -23,7 +23,13 @@ Example:
 """
 from __future__ import annotations
 
-import sys
+if __name__ == "__main__":  # `python -m pipelines.reporting`: the command itself, before this module's imports
+    import sys
+
+    from .cli import run_command
+
+    sys.exit(run_command("reporting", prog="python -m pipelines.reporting"))
+
 from datetime import date, timedelta
 
 import pandas as pd
@@ -309,14 +315,3 @@ def reporting_json(m: pd.DataFrame, today: date) -> dict:
               "version": num(c.version), "days_late": num(c.days_late), "days_overdue": num(c.days_overdue)}
              for c in m.itertuples()]
     return {"today": today.isoformat(), **{k: num(r[k]) for k in RATE_COLUMNS}, "cells": cells}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pipelines.reporting``: the same as ``python -m pipelines reporting``."""
-    from .cli import run_command
-
-    return run_command("reporting", argv, prog="python -m pipelines.reporting")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,10 +8,16 @@ then it is first moved aside to ``<db dir>/archive/before-restore-<time>/``
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # `python -m pipelines.restore`: the command itself, before this module's imports
+    import sys
+
+    from .cli import run_command
+
+    sys.exit(run_command("restore", prog="python -m pipelines.restore"))
+
 import json
 import os
 import shutil
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -56,14 +62,3 @@ def restore(folder: Path | str, db_path: Path | str, *, force: bool = False) -> 
             files_dst.mkdir(parents=True)
         os.replace(tmp, db_path)
     return db_path
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pipelines.restore``: the same as ``python -m pipelines restore``."""
-    from .cli import run_command
-
-    return run_command("restore", argv, prog="python -m pipelines.restore")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -18,10 +18,16 @@ Example:
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # `python -m pipelines.template`: the command itself, before this module's imports
+    import sys
+
+    from .cli import run_command
+
+    sys.exit(run_command("template", prog="python -m pipelines.template"))
+
 import io
 import math
 import re
-import sys
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -833,16 +839,3 @@ def build_template(db_path: Path | str, unit_code: str, period: Period, ref: Ref
                             correction_of=src.version, ref=ref)
     return write_return(unit_code=unit_code, period=period, items=src.items, previous_values=src.values,
                         previous_period_label=src.label, ref=ref)
-
-
-# --------------------------------------------------------------------------
-# Command line
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pipelines.template``: the same as ``python -m pipelines template``."""
-    from .cli import run_command
-
-    return run_command("template", argv, prog="python -m pipelines.template")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -13,15 +13,9 @@ argument (it would be in the shell history and the process list).
 """
 from __future__ import annotations
 
-import sys
+if __name__ == "__main__":  # `python -m pipelines.users`: the command itself, before this module's imports
+    import sys
 
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pipelines.users``: the same as ``python -m pipelines users`` (pipelines/commands/users.py)."""
     from .cli import run_command
 
-    return run_command("users", argv, prog="python -m pipelines.users")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command("users", prog="python -m pipelines.users"))

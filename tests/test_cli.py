@@ -64,6 +64,27 @@ def test_the_module_forms_are_the_same_commands():
         assert old.stdout.split("\n\n", 1)[1] == new.stdout.split("\n\n", 1)[1]  # all but the usage lines
 
 
+HEAVY = ("pandas", "plotly", "openpyxl", "rapidfuzz", "duckdb", "pyarrow", "numpy", "docx")
+LOADED_AFTER_HELP = """import runpy, sys
+sys.argv = [sys.argv[1], *sys.argv[2:]]
+try:
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+except SystemExit as done:
+    assert done.code == 0, done.code
+print(" ".join(m for m in %r if m in sys.modules))
+""" % (HEAVY,)
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_help_loads_no_heavy_library(name):
+    """``--help`` answers at once: neither form of a command imports pandas, plotly, openpyxl... for it."""
+    for form in (["pipelines", name], [f"pipelines.{name}"]):
+        proc = subprocess.run([sys.executable, "-c", LOADED_AFTER_HELP, *form, "--help"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert "用法：" in proc.stdout and proc.stdout.splitlines()[-1] == "", (form, proc.stdout.splitlines()[-1])
+
+
 def test_ingest_json_equals_the_in_process_result(tmp_path):
     folder = tmp_path / "报表"
     folder.mkdir()
