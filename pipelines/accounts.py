@@ -145,8 +145,7 @@ def require(con, actor: Account | None, action: str, unit_code: str | None = Non
         raise PermissionDenied(f"{label}需要先登录。")
     if actor.is_local:
         return actor
-    row = con.execute("SELECT user_name, role, unit_code, display_name, disabled FROM users WHERE user_name = ?",
-                      [actor.user_name]).fetchone()
+    row = _fetch(con, actor.user_name)
     if row is None or row[4]:
         raise PermissionDenied(f"账户「{actor.user_name}」不存在或已停用，不能{label}。")
     stored = Account(user_name=row[0], role=row[1], unit_code=row[2], display_name=row[3])
@@ -190,15 +189,20 @@ def _role_and_unit(role: str | None, unit: str | None) -> tuple[str, str | None]
     return key, m.code
 
 
+def _users():
+    """The SQL of the users table (pipelines/store/users.py), imported when first needed: the store imports
+    this module."""
+    from .store import users
+
+    return users
+
+
 def _fetch(con, user_name: str):
-    return con.execute("SELECT user_name, role, unit_code, display_name, disabled, password_hash, failed_count, "
-                       "last_failed_at, locked_until FROM users WHERE user_name = ?", [user_name]).fetchone()
+    return _users().fetch(con, user_name)
 
 
 def add_user(con, actor: Account | None, user_name: str, role: str, password: str, *, unit_code: str | None = None,
              display_name: str | None = None) -> Account:
-    from . import store  # noqa: F401  (schema comes from store's migrations)
-
     require(con, actor, ADMINISTER, what="新建账户")
     user_name = (user_name or "").strip()
     if not user_name or len(user_name) > 64 or any(c.isspace() for c in user_name):
@@ -208,10 +212,9 @@ def add_user(con, actor: Account | None, user_name: str, role: str, password: st
     check_password_rules(password, user_name)
     if _fetch(con, user_name) is not None:
         raise ValueError(f"用户名「{user_name}」已存在。")
-    con.execute("INSERT INTO users (user_name, display_name, role, unit_code, password_hash, disabled, created_at, "
-                "created_by, failed_count) VALUES (?, ?, ?, ?, ?, FALSE, ?, ?, 0)",
-                [user_name, display_name or None, role, unit_code, hash_password(password), datetime.now(),
-                 actor.user_name if actor else None])
+    _users().insert(con, user_name, display_name=display_name or None, role=role, unit_code=unit_code,
+                    password_hash=hash_password(password), created_at=datetime.now(),
+                    created_by=actor.user_name if actor else None)
     acc = Account(user_name=user_name, role=role, unit_code=unit_code, display_name=display_name or None)
     audit.record(con, actor, "user_add", object=user_name, unit_code=unit_code,
                  after=f"角色：{acc.role_zh}" + (f"；单位：{ref.unit_name(unit_code)}" if unit_code else ""))
@@ -225,8 +228,7 @@ def set_password(con, actor: Account | None, user_name: str, password: str) -> N
     if not (actor is not None and not actor.is_local and actor.user_name == user_name):
         require(con, actor, ADMINISTER, what="修改他人口令")
     check_password_rules(password, user_name)
-    con.execute("UPDATE users SET password_hash = ?, failed_count = 0, locked_until = NULL WHERE user_name = ?",
-                [hash_password(password), user_name])
+    _users().set_password_hash(con, user_name, hash_password(password))
     audit.record(con, actor, "user_passwd", object=user_name, detail="口令已修改（口令本身不记录）")
 
 
@@ -237,8 +239,7 @@ def set_disabled(con, actor: Account | None, user_name: str, disabled: bool = Tr
         raise ValueError(f"没有用户名为「{user_name}」的账户。")
     if disabled and actor is not None and actor.user_name == user_name:
         raise ValueError("不能停用自己正在使用的账户。")
-    con.execute("UPDATE users SET disabled = ?, failed_count = 0, locked_until = NULL WHERE user_name = ?",
-                [disabled, user_name])
+    _users().set_disabled(con, user_name, disabled)
     audit.record(con, actor, "user_disable" if disabled else "user_enable", object=user_name,
                  before="停用" if row[4] else "启用", after="停用" if disabled else "启用")
 
@@ -252,7 +253,7 @@ def set_role(con, actor: Account | None, user_name: str, role: str, unit_code: s
     ref = load_reference()
     if actor is not None and actor.user_name == user_name and new != ADMIN:
         raise ValueError("不能取消自己的管理员角色。")
-    con.execute("UPDATE users SET role = ?, unit_code = ? WHERE user_name = ?", [new, unit_code, user_name])
+    _users().set_role(con, user_name, new, unit_code)
 
     def show(r, u):
         return ROLE_ZH.get(r, r) + (f"·{ref.unit_name(u)}" if u else "")
@@ -260,8 +261,7 @@ def set_role(con, actor: Account | None, user_name: str, role: str, unit_code: s
 
 
 def list_users(con):
-    return con.execute("SELECT user_name, display_name, role, unit_code, disabled, created_at, last_login_at, "
-                       "failed_count, locked_until FROM users ORDER BY user_name").df()
+    return _users().list_all(con)
 
 
 def get_account(con, user_name: str) -> Account | None:
@@ -275,9 +275,8 @@ def account_for_identity(con, email: str | None) -> Account | None:
     """OIDC (st.login): the identity provider says who; the role comes from this database (users.oidc_subject)."""
     if not email:
         return None
-    row = con.execute("SELECT user_name FROM users WHERE lower(oidc_subject) = lower(?) AND NOT disabled",
-                      [email]).fetchone()
-    return get_account(con, row[0]) if row else None
+    name = _users().name_for_identity(con, email)
+    return get_account(con, name) if name else None
 
 
 # --------------------------------------------------------------------------
@@ -316,21 +315,18 @@ def authenticate(con, user_name: str, password: str, *, now: datetime | None = N
         limit = int(s["max_failed_logins"])
         if failed >= limit:
             until = now + timedelta(minutes=float(s["lock_minutes"]))
-            con.execute("UPDATE users SET failed_count = ?, last_failed_at = ?, locked_until = ? WHERE user_name = ?",
-                        [failed, now, until, name])
+            _users().record_failure(con, name, failed, now, until)
             audit.record(con, None, "login_failed", object=name, detail=f"口令错误（第{failed}次）", source=source, at=now)
             audit.record(con, None, "locked", object=name, detail=f"连续{failed}次口令错误，锁定至{until:%Y-%m-%d %H:%M}",
                          source=source, at=now)
             raise LoginError(f"连续{failed}次口令错误，账户已锁定{s['lock_minutes']}分钟。")
-        con.execute("UPDATE users SET failed_count = ?, last_failed_at = ?, locked_until = NULL WHERE user_name = ?",
-                    [failed, now, name])
+        _users().record_failure(con, name, failed, now, None)
         audit.record(con, None, "login_failed", object=name, detail=f"口令错误（第{failed}次）", source=source, at=now)
         raise LoginError(generic + f"再错{limit - failed}次账户将被锁定。" if limit - failed <= 2 else generic)
     acc = Account(user_name=name, role=role, unit_code=unit, display_name=display)
     if _HASHER.check_needs_rehash(pw_hash):
-        con.execute("UPDATE users SET password_hash = ? WHERE user_name = ?", [hash_password(password), name])
-    con.execute("UPDATE users SET failed_count = 0, last_failed_at = NULL, locked_until = NULL, last_login_at = ? "
-                "WHERE user_name = ?", [now, name])
+        _users().set_password_hash(con, name, hash_password(password), clear_lock=False)
+    _users().record_login(con, name, now)
     audit.record(con, acc, "login", source=source, at=now)
     return acc
 
@@ -345,8 +341,7 @@ def _throttle(failed: int, s: dict) -> int:
 
 def unlock(con, actor: Account | None, user_name: str) -> None:
     require(con, actor, ADMINISTER, what="解锁账户")
-    con.execute("UPDATE users SET failed_count = 0, last_failed_at = NULL, locked_until = NULL WHERE user_name = ?",
-                [user_name])
+    _users().clear_failures(con, user_name)
     audit.record(con, actor, "user_unlock", object=user_name)
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 from . import audit
 from .accounts import ADMINISTER, Account, require
 from .reference import Reference, norm_key
+from .store import overrides, table_exists
 
 # issue code -> (lookup field, what the field is called)
 UNRECOGNISED = {
@@ -58,12 +59,7 @@ def _choice(v, allowed) -> str:
 def unrecognised_names(con, ref: Reference, limit: int = 30) -> pd.DataFrame:
     """The names uploads keep failing on, most frequent first (field, field_zh, name, count, files,
     suggestion), from the stored issues; names that are recognised by now are left out."""
-    codes = list(UNRECOGNISED)
-    df = con.execute("""
-        SELECT code, coalesce(json_extract_string(params, '$.part'), value) AS name,
-               count(*) AS count, count(DISTINCT submission_id) AS files
-        FROM issues WHERE code IN (SELECT unnest(?::VARCHAR[])) AND coalesce(value, '') <> ''
-        GROUP BY ALL ORDER BY count DESC, name""", [codes]).df()
+    df = overrides.unrecognised_counts(con, list(UNRECOGNISED))
     if df.empty:
         return pd.DataFrame(columns=["field", "field_zh", "name", "count", "files", "suggestion"])
     df["field"] = df["code"].map(lambda c: UNRECOGNISED[c][0])
@@ -94,8 +90,7 @@ def add_alias(con, actor: Account | None, field: str, alias: str, code: str, ref
     if owner == code:
         raise ValueError(f"「{alias}」已能识别为「{lookup.names[code]}」，无需增加。")
     lookup.add_spelling(alias, code)
-    con.execute("INSERT INTO alias_overrides VALUES (?, ?, ?, ?, ?)",
-                [field, alias, code, datetime.now(), actor.user_name])
+    overrides.insert_alias(con, field, alias, code, datetime.now(), actor.user_name)
     audit.record(con, actor, "alias_add", object=f"{FIELD_ZH[field]}：{alias}", after=lookup.names[code])
 
 
@@ -109,24 +104,20 @@ def set_setting(con, actor: Account | None, key: str, value, ref: Reference) -> 
     except ValueError as exc:
         raise ValueError(f"{label}{exc}。") from None
     old = ref.settings.get(key)
-    con.execute("INSERT INTO setting_overrides VALUES (?, ?, ?, ?)", [key, str(new), datetime.now(), actor.user_name])
+    overrides.insert_setting(con, key, str(new), datetime.now(), actor.user_name)
     ref.settings[key] = new
     audit.record(con, actor, "setting", object=label, before=str(old), after=str(new))
 
 
 def apply(con, ref: Reference) -> None:
     """Lay the database's aliases and settings over ``ref`` (idempotent)."""
-    from .store import table_exists
-
     if not table_exists(con, "alias_overrides"):
         return
-    for field, alias, code in con.execute("SELECT field, alias, code FROM alias_overrides ORDER BY added_at").fetchall():
+    for field, alias, code in overrides.aliases(con):
         lookup = ref.lookups.get(field)
         if lookup is not None and code in lookup.names and lookup.owner(alias) in (None, code):
             lookup.add_spelling(alias, code)
-    rows = con.execute("""SELECT key, value FROM (SELECT *, row_number() OVER (PARTITION BY key ORDER BY changed_at DESC)
-                          AS rn FROM setting_overrides) WHERE rn = 1""").fetchall()
-    for key, value in rows:
+    for key, value in overrides.latest_settings(con):
         if key in SETTINGS:
             try:
                 ref.settings[key] = SETTINGS[key][1](value)
@@ -148,7 +139,7 @@ def apply_from(db_path: Path | str, ref: Reference) -> None:
 
 
 def alias_list(con, ref: Reference) -> pd.DataFrame:
-    df = con.execute("SELECT field, alias, code, added_at, added_by FROM alias_overrides ORDER BY added_at DESC").df()
+    df = overrides.alias_rows(con)
     df["field_zh"] = df["field"].map(FIELD_ZH)
     df["name"] = [ref.lookups[f].names.get(c, c) if f in ref.lookups else c for f, c in zip(df["field"], df["code"])]
     return df

@@ -12,7 +12,7 @@ Passwords never reach this table (only the fact that one was changed).
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pandas as pd
 
@@ -46,9 +46,11 @@ def record(con, actor, action: str, *, unit_code: str | None = None, object: str
     account, role = _who(actor)
     if source is None:
         source = "cli" if getattr(actor, "is_local", False) else "web"
-    con.execute("INSERT INTO audit_log VALUES (nextval('audit_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [at or datetime.now(), account, role, action, unit_code, _short(object), _short(before),
-                 _short(after), _short(detail), source])
+    from .store import auditlog  # imported when first needed: the store imports this module
+
+    auditlog.insert(con, at=at or datetime.now(), account=account, role=role, action=action, unit_code=unit_code,
+                    object=_short(object), before=_short(before), after=_short(after), detail=_short(detail),
+                    source=source)
 
 
 def log(db_path, actor, action: str, **fields) -> None:
@@ -68,31 +70,11 @@ def _short(v, limit: int = 2000) -> str | None:
 
 def query(con, *, start: date | None = None, end: date | None = None, accounts=(), actions=(),
           unit_code: str | None = None, text: str | None = None, limit: int | None = None) -> pd.DataFrame:
-    """Rows of the audit log, newest first, filtered."""
-    where, params = ["TRUE"], []
-    if start:
-        where.append("event_at >= ?")
-        params.append(datetime.combine(start, datetime.min.time()))
-    if end:
-        where.append("event_at < ?")
-        params.append(datetime.combine(end + timedelta(days=1), datetime.min.time()))
-    if accounts:
-        where.append("account IN (SELECT unnest(?::VARCHAR[]))")
-        params.append(list(accounts))
-    if actions:
-        where.append("action IN (SELECT unnest(?::VARCHAR[]))")
-        params.append(list(actions))
-    if unit_code:
-        where.append("unit_code = ?")
-        params.append(unit_code)
-    if text:
-        where.append("(contains(coalesce(object, ''), ?) OR contains(coalesce(detail, ''), ?) "
-                     "OR contains(coalesce(before, ''), ?) OR contains(coalesce(after, ''), ?))")
-        params += [text] * 4
-    sql = f"SELECT * FROM audit_log WHERE {' AND '.join(where)} ORDER BY event_at DESC, event_id DESC"
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    return con.execute(sql, params).df()
+    """Rows of the audit log, newest first, filtered (by day, accounts, actions, unit, text)."""
+    from .store import auditlog
+
+    return auditlog.select(con, start=start, end=end, accounts=accounts, actions=actions, unit_code=unit_code,
+                           text=text, limit=limit)
 
 
 def for_display(df: pd.DataFrame, unit_name=None) -> pd.DataFrame:
@@ -106,5 +88,6 @@ def for_display(df: pd.DataFrame, unit_name=None) -> pd.DataFrame:
 
 
 def accounts_seen(con) -> list[str]:
-    return [r[0] for r in con.execute("SELECT DISTINCT account FROM audit_log WHERE account IS NOT NULL "
-                                      "ORDER BY 1").fetchall()]
+    from .store import auditlog
+
+    return auditlog.accounts_seen(con)

@@ -33,8 +33,9 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+from .store import PUBLIC_VIEWS, view_counts  # noqa: F401  (PUBLIC_VIEWS: what a manifest counts)
+
 MANIFEST = "manifest.json"
-PUBLIC_VIEWS = ("v_submissions", "v_indicator_values", "v_items", "v_item_partners")
 
 
 def _sha256(path: Path) -> str:
@@ -43,11 +44,6 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def view_counts(con) -> dict[str, int]:
-    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    return {v: con.execute(f"SELECT count(*) FROM {v}").fetchone()[0] for v in PUBLIC_VIEWS if v in have}
 
 
 def backup(db_path: Path | str, out_dir: Path | str, *, label: str | None = None, who=None) -> Path:
@@ -65,11 +61,11 @@ def backup(db_path: Path | str, out_dir: Path | str, *, label: str | None = None
     files_src = store.files_dir(db_path)
     files_dst = tmp / files_src.name
     with store.connect(db_path, write=True, on_wait=None) as con:
-        con.execute("CHECKPOINT")
+        store.checkpoint(con)
         if store.table_exists(con, "audit_log"):
             audit.record(con, who, "backup", object=name, source="cli" if who is None else None,
                          detail=f"备份到 {Path(out_dir).name}/{name}" + (f"（{label}）" if label else ""))
-            con.execute("CHECKPOINT")
+            store.checkpoint(con)
         schema = store._schema_version(con)
         counts = view_counts(con)
         # the file, copied while this process holds both the writers' lock and the only read-write handle

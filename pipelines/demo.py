@@ -304,7 +304,7 @@ def demo_state(db_path: Path | str) -> str:
     was archived), 'missing' (nothing there yet) or 'incomplete' (a demo build that an
     earlier version left half-done: demo returns only, without the completion marker,
     the ``dataset = demo`` meta written as the build's last step)."""
-    from .store import connect, get_meta
+    from .store import connect, get_meta, submission_sources
 
     db_path = Path(db_path)
     if not db_path.exists():
@@ -313,7 +313,7 @@ def demo_state(db_path: Path | str) -> str:
         with connect(db_path, on_wait=None) as con:
             if get_meta(con, "dataset") == "demo":
                 return "ready"
-            sources = [r[0] for r in con.execute("SELECT DISTINCT source FROM submissions").fetchall()]
+            sources = submission_sources(con)
     except Exception:  # not a database of ours, or no tables yet: leave it to init_db and the pages
         return "ready"
     return "incomplete" if sources == ["demo"] else "ready"

@@ -142,3 +142,11 @@ def test_pages_call_their_queries_by_reference_and_keep_sql_out():
         text = p.read_text(encoding="utf-8")
         assert not re.search(r"\bq\(\s*[\"']", text), p.name
         assert ".execute(" not in text, p.name
+
+
+def test_sql_lives_only_in_the_store_layer():
+    """Every statement is in pipelines/store/ or pipelines/queries.py; the other pipelines call functions."""
+    store_layer = {ROOT / "pipelines" / "queries.py", *ROOT.glob("pipelines/store/*.py")}
+    for p in ROOT.glob("pipelines/**/*.py"):
+        if p not in store_layer:
+            assert ".execute(" not in p.read_text(encoding="utf-8"), p.relative_to(ROOT)

@@ -1,6 +1,6 @@
 """Twelve `pipelines.ingest` processes started at once on one database file (issue 3).
 
-DuckDB lets one process hold a file for writing; pipelines/store.py queues
+DuckDB lets one process hold a file for writing; pipelines/store/ queues
 writers on a lock file and retries readers. None of the twelve may fail with
 a lock error, and versions of one unit and period must be numbered 1..12
 without gaps, exactly one of them current.

@@ -27,12 +27,12 @@ import pandas as pd
 import pyarrow as pa
 from filelock import FileLock, Timeout
 
-from . import audit
-from .accounts import ARCHIVE, LOAD, RESTORE, Account, as_actor, require
-from .checks import CheckedReturn, removal_issue, removed_items, value_decreases
-from .issues import ERROR, HasIssues, Issue
-from .read import DEFAULT_LIMITS
-from .vocab import DEFAULT_DB  # noqa: F401  (where the database is unless told: KJHZ_DB or var/)
+from .. import audit
+from ..accounts import ARCHIVE, LOAD, RESTORE, Account, as_actor, require
+from ..checks import CheckedReturn, removal_issue, removed_items, value_decreases
+from ..issues import ERROR, HasIssues, Issue
+from ..read import DEFAULT_LIMITS
+from ..vocab import DEFAULT_DB  # noqa: F401  (where the database is unless told: KJHZ_DB or var/)
 
 BUSY_TIMEOUT = float(os.environ.get("KJHZ_BUSY_TIMEOUT", "120"))
 
@@ -229,7 +229,7 @@ def init_db(db_path: Path | str) -> None:
 
 def _backup_before(db_path: Path, why: str) -> Path | None:
     """An automatic backup under ``<db dir>/backups/`` before a schema change or an archive."""
-    from .backup import backup
+    from ..backup import backup
 
     try:
         size = db_path.stat().st_size
@@ -292,7 +292,7 @@ def cleanup_rejected_originals(db_path: Path | str, days: float | None = None,
     if not db_path.exists() or not folder.is_dir():
         return []
     if days is None:
-        from .vocab import rejected_retention_days
+        from ..vocab import rejected_retention_days
         days = rejected_retention_days()
     cutoff = (now or datetime.now()) - pd.Timedelta(days=days)
     deleted: list[Path] = []
@@ -789,6 +789,22 @@ PUBLIC_VIEWS = ("v_submissions", "v_indicator_values", "v_items", "v_item_partne
 def has_public_views(con) -> bool:
     """Whether the database is set up (its public views exist)."""
     return all(table_exists(con, v) for v in PUBLIC_VIEWS)
+
+
+def view_counts(con) -> dict[str, int]:
+    """Rows in each public view the database has (a backup's manifest; ``backup --check`` compares)."""
+    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    return {v: con.execute(f"SELECT count(*) FROM {v}").fetchone()[0] for v in PUBLIC_VIEWS if v in have}
+
+
+def checkpoint(con) -> None:
+    """Write the WAL into the database file (a read-write connection; backups copy the file after it)."""
+    con.execute("CHECKPOINT")
+
+
+def submission_sources(con) -> list[str]:
+    """The distinct ``source`` of every stored submission (demo, web, cli …)."""
+    return [r[0] for r in con.execute("SELECT DISTINCT source FROM submissions").fetchall()]
 
 
 def _carry_over(con, archived: Path) -> None:
