@@ -138,3 +138,10 @@ def check(folder: Path | str) -> list[str]:
         if got.get(v) != n:
             problems.append(f"{v}：备份时{n}行，现在{got.get(v)}行")
     return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipelines.backup`` in-process: the same as ``python -m pipelines backup``."""
+    from .cli import run_command
+
+    return run_command("backup", argv, prog="python -m pipelines.backup")

@@ -248,3 +248,10 @@ def write_pack(db_path, as_of: date, unit: str | None, out: Path) -> list[Path]:
     (out / pack.docx_name).write_bytes(pack.docx)
     (out / pack.zip_name).write_bytes(pack.zip)
     return [out / pack.docx_name, out / pack.zip_name]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipelines.briefing`` in-process: the same as ``python -m pipelines briefing``."""
+    from .cli import run_command
+
+    return run_command("briefing", argv, prog="python -m pipelines.briefing")

@@ -391,3 +391,10 @@ def _move_folder(src: Path, dst: Path) -> None:
         if f.is_file():
             (dst / f.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
             os.replace(f, dst / f.relative_to(src))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipelines.demo`` in-process: the same as ``python -m pipelines demo``."""
+    from .cli import run_command
+
+    return run_command("demo", argv, prog="python -m pipelines.demo")

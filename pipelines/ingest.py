@@ -212,3 +212,10 @@ def ingest_files(db_path: Path | str, files: Iterable[Path], *, who: str | None 
 def report_json(results: Iterable[LoadResult]) -> dict:
     """The command line's ``--json``: ``{"files": [result_json(r), ...]}``."""
     return {"files": [result_json(r) for r in results]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipelines.ingest`` in-process: the same as ``python -m pipelines ingest``."""
+    from .cli import run_command
+
+    return run_command("ingest", argv, prog="python -m pipelines.ingest")

@@ -473,3 +473,10 @@ def progress_text(table: pd.DataFrame) -> str:
         show[c] = show[c].map(lambda x: "" if pd.isna(x) else f"{x * 100:.1f}%")
     show["gap_pp"] = show["gap_pp"].map(lambda x: "" if pd.isna(x) else f"{x:+.1f}")
     return show.to_string(index=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipelines.progress`` in-process: the same as ``python -m pipelines progress``."""
+    from .cli import run_command
+
+    return run_command("progress", argv, prog="python -m pipelines.progress")

@@ -315,3 +315,10 @@ def reporting_json(m: pd.DataFrame, today: date) -> dict:
               "version": num(c.version), "days_late": num(c.days_late), "days_overdue": num(c.days_overdue)}
              for c in m.itertuples()]
     return {"today": today.isoformat(), **{k: num(r[k]) for k in RATE_COLUMNS}, "cells": cells}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipelines.reporting`` in-process: the same as ``python -m pipelines reporting``."""
+    from .cli import run_command
+
+    return run_command("reporting", argv, prog="python -m pipelines.reporting")

@@ -62,3 +62,10 @@ def restore(folder: Path | str, db_path: Path | str, *, force: bool = False) -> 
             files_dst.mkdir(parents=True)
         os.replace(tmp, db_path)
     return db_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipelines.restore`` in-process: the same as ``python -m pipelines restore``."""
+    from .cli import run_command
+
+    return run_command("restore", argv, prog="python -m pipelines.restore")

@@ -839,3 +839,10 @@ def build_template(db_path: Path | str, unit_code: str, period: Period, ref: Ref
                             correction_of=src.version, ref=ref)
     return write_return(unit_code=unit_code, period=period, items=src.items, previous_values=src.values,
                         previous_period_label=src.label, ref=ref)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipelines.template`` in-process: the same as ``python -m pipelines template``."""
+    from .cli import run_command
+
+    return run_command("template", argv, prog="python -m pipelines.template")

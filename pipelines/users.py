@@ -19,3 +19,10 @@ if __name__ == "__main__":  # `python -m pipelines.users`: the command itself, b
     from .cli import run_command
 
     sys.exit(run_command("users", prog="python -m pipelines.users"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipelines.users`` in-process: the same as ``python -m pipelines users``."""
+    from .cli import run_command
+
+    return run_command("users", argv, prog="python -m pipelines.users")
