@@ -29,7 +29,8 @@ from .cli import ChineseArgumentParser, argparse_zh  # noqa: F401  (were defined
 from .faults import log_exception
 from .issues import SEVERITY_ZH, make_issue
 from .normalise import visible
-from .read import DEFAULT_LIMITS, EXCEL_SUFFIXES, oversized
+from .files import EXCEL_SUFFIXES, expand  # noqa: F401  (expand was defined here; kept importable)
+from .read import DEFAULT_LIMITS, oversized
 from .reference import Reference, load_reference
 from .store import LoadResult, init_db, save_checked
 
@@ -63,36 +64,6 @@ def _check_and_save(db_path: Path | str, data: bytes, file_name: str, *, who: st
     kwargs = {"on_wait": on_wait} if on_wait is not None else {}
     return checked, save_checked(db_path, checked, data, who=who, source=source, dry_run=dry_run,
                                  received_at=received_at, refuse_removals=refuse_removals, **kwargs)
-
-
-def expand(paths: Iterable[str | Path], skipped: dict[str, list[Path]] | None = None) -> list[Path]:
-    """Files as given; folders expanded to their Excel files in file-name order.
-
-    What a folder holds besides is not read; pass ``skipped`` to learn what:
-    ``{"other": [...], "temporary": [...], "folders": [...]}`` (non-Excel files,
-    Excel's ``~$`` lock files and hidden files, subfolders).
-    """
-    out: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            files = []
-            for f in sorted(p.iterdir(), key=lambda f: f.name):
-                if f.is_dir():
-                    kind = "folders"
-                elif f.name.startswith(("~$", ".")):
-                    kind = "temporary"
-                elif f.suffix.lower() not in EXCEL_SUFFIXES:
-                    kind = "other"
-                else:
-                    files.append(f)
-                    continue
-                if skipped is not None:
-                    skipped.setdefault(kind, []).append(f)
-            out.extend(files)
-        else:
-            out.append(p)
-    return out
 
 
 SKIPPED_ZH = {"other": "已跳过非Excel文件", "temporary": "已跳过临时文件或隐藏文件", "folders": "未读取子文件夹"}

@@ -14,40 +14,23 @@ import codecs
 import html
 import io
 import logging
-import multiprocessing
 import re
 import struct
-import sys
 import threading
-import types
 import zipfile
 import zlib
-from contextlib import contextmanager
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
-import yaml
-
+from .files import EXCEL_SUFFIXES
 from .issues import Issue, make_issue
+from .reader_pool import MB, READER, _main_hidden, _ReaderCrashed, _SheetReader, settings_limits  # noqa: F401
 from .reader_process import SHEET_TITLES, SHEETS, Sheet, _find_sheet, _read_sheets, _reader_init  # noqa: F401
-from .reference import DATA_DIR
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
-
-
-MB = 1024 * 1024
-
-
-def _settings_limits() -> dict:
-    with open(DATA_DIR / "settings.yaml", encoding="utf-8") as fh:
-        return (yaml.safe_load(fh) or {})["limits"]
-
-
-_LIMITS = _settings_limits()
+_LIMITS = settings_limits()
 
 
 @dataclass(frozen=True)
@@ -643,101 +626,8 @@ def _shared_text(data: bytes, pkg: _Package, sheet: str, limit: int) -> int:
 
 
 # --------------------------------------------------------------------------
-# The reader process (what runs there: pipelines/reader_process.py)
+# The reader process (what runs there: pipelines/reader_process.py; started and fed: pipelines/reader_pool.py)
 _LONG_CELLS_SHOWN = 20  # per sheet; more are counted in the last message
-
-
-class _ReaderCrashed(Exception):
-    pass
-
-
-class _SheetReader:
-    """calamine runs in a separate process. It sizes a sheet from its cells,
-    whatever <dimension> says, and a 6 KB file with a cell at XFD1048576 makes
-    it ask for hundreds of GB and abort; a shared string used in every row is
-    copied into every cell. So that process has a memory ceiling of its own
-    (``reader_memory_mb``): past it, only that process stops, the server
-    stays up and within its memory, and the next file gets a fresh reader.
-    Reading there also runs on another core while this process scans the
-    package. One process, kept warm between files: uploads arriving together
-    are read one after another. It ends with this process, however this one
-    ends (it watches a pipe only this process holds open)."""
-
-    TIMEOUT = 120.0  # seconds for one workbook
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
-        self._lifeline = None
-
-    def _get(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(["pipelines.reader_process"])
-                watch, self._lifeline = ctx.Pipe(duplex=False)
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_reader_init,
-                                                 initargs=(DEFAULT_LIMITS.reader_memory_bytes, watch))
-            return self._pool
-
-    def processes(self) -> list:
-        """The reader process, started if it is not there yet (for tests and benchmarks)."""
-        with _main_hidden():
-            pool = self._get()
-            pool.submit(int).result()
-        return list((getattr(pool, "_processes", None) or {}).values())
-
-    def _reset(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-            lifeline, self._lifeline = self._lifeline, None
-        if pool is not None:
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                proc.kill()
-            pool.shutdown(wait=False, cancel_futures=True)
-        if lifeline is not None:
-            lifeline.close()
-
-    def abandon(self, fut: Future) -> None:
-        """This job's answer is no longer needed: dropped if it has not started; if the
-        reader is working on it, that reader is ended (it is started again when needed).
-        Another upload's job is never stopped for it."""
-        if not fut.cancel() and fut.running():
-            self._reset()
-
-    def submit(self, data: bytes, limits: Limits) -> Future:
-        args = (_read_sheets, data, limits.max_note_chars, limits.max_text_bytes)
-        with _main_hidden():
-            try:
-                return self._get().submit(*args)
-            except BrokenProcessPool:
-                self._reset()
-                return self._get().submit(*args)
-
-    def result(self, fut: Future) -> dict:
-        try:
-            return fut.result(timeout=self.TIMEOUT)
-        except (BrokenProcessPool, TimeoutError) as exc:
-            self._reset()
-            raise _ReaderCrashed(type(exc).__name__) from exc
-
-
-@contextmanager
-def _main_hidden():
-    """Start reader processes without the parent's __main__: multiprocessing would
-    otherwise run that script again in each one (a benchmark, a test file, a
-    notebook), and the reader needs nothing from it."""
-    with _MAIN_LOCK:
-        main = sys.modules.get("__main__")
-        sys.modules["__main__"] = types.ModuleType("__main__")
-        try:
-            yield
-        finally:
-            sys.modules["__main__"] = main
-
-
-_MAIN_LOCK = threading.Lock()
-READER = _SheetReader()
 
 
 def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
@@ -749,6 +639,8 @@ def read_workbook(data: bytes, file_name: str, limits: Limits = DEFAULT_LIMITS) 
         wb = RawWorkbook(file_name=file_name, sheet_names=[])
         wb.issues.append(make_issue("reader-failed", value=file_name, detail=f"出现意外错误（{type(exc).__name__}）"))
         return wb
+    finally:  # refused before reading: the reading the command line started early is not wanted
+        READER.drop_prefetched(data)
 
 
 def _read_workbook(data: bytes, file_name: str, limits: Limits) -> RawWorkbook:

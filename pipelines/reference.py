@@ -8,18 +8,16 @@ editing those files (a new alias, a new partner, the next plan).
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from rapidfuzz import fuzz, process
 
 from .textkey import norm_key  # noqa: F401  (kept here: reference.norm_key is used everywhere)
+from .vocab import DATA_DIR, read_yaml
 
-DATA_DIR = Path(os.environ.get("KJHZ_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
 
 def _split_aliases(value: str | None) -> list[str]:
     if not value:
@@ -198,8 +196,7 @@ class Reference:
 
 
 def _load_plan(plan_id: str) -> Plan:
-    with open(DATA_DIR / "plans" / f"{plan_id}.yaml", encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
+    raw = read_yaml(DATA_DIR / "plans" / f"{plan_id}.yaml")
     ind = pd.DataFrame(raw["indicators"])
     ind["sort"] = range(1, len(ind) + 1)
     ind["target"] = ind["target"].astype(float)
@@ -225,8 +222,7 @@ def _bool(col: pd.Series) -> pd.Series:
 @functools.lru_cache(maxsize=1)
 def load_reference() -> Reference:
     """Load every reference file once per process."""
-    with open(DATA_DIR / "settings.yaml", encoding="utf-8") as fh:
-        settings = yaml.safe_load(fh) or {}
+    settings = read_yaml(DATA_DIR / "settings.yaml") or {}
     plan = _load_plan(str(settings.get("plan", "2018-2020")))
 
     units = _read_csv("units.csv")

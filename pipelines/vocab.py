@@ -63,6 +63,16 @@ DASH = "—"
 # --------------------------------------------------------------------------
 # Where the database is unless a command or the app is told (``--db``): KJHZ_DB, else var/kjhz.duckdb
 DEFAULT_DB = Path(os.environ.get("KJHZ_DB", Path(__file__).resolve().parent.parent / "var" / "kjhz.duckdb"))
+# The reference data, plans and settings (KJHZ_DATA_DIR, for tests and other deployments)
+DATA_DIR = Path(os.environ.get("KJHZ_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
+
+
+def read_yaml(path: Path | str):
+    """A YAML file of data/ (safe: plain data only), through libyaml when PyYAML has it (10x faster)."""
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 # --------------------------------------------------------------------------

@@ -122,6 +122,23 @@ def test_a_batch_answers_every_hostile_file_and_loads_the_file_after_each(tmp_pa
             assert [e["message"] for e in got["errors"]] == KINDS[kind][1](path.name)
 
 
+@pytest.mark.parametrize("kind", ["工作表炸弹", "如实申报的炸弹", "共享字符串炸弹", "一段长文字用九万次"])
+def test_a_hostile_first_file_read_ahead_by_the_command_line_gets_its_message_and_the_next_loads(tmp_path, kind):
+    """The command line hands its first file to the reader before the checks are imported: a
+    bomb in that place is still refused with its own message and the next file still loads."""
+    from pipelines.reference import load_reference
+
+    bad, good = tmp_path / f"a_{kind}.xlsx", tmp_path / "b_valid.xlsx"
+    bad.write_bytes(KINDS[kind][0]())
+    good.write_bytes(valid(load_reference().units["code"].iloc[0], 1))
+    proc = subprocess.run([sys.executable, "-m", "pipelines", "ingest", "--db", str(tmp_path / "kjhz.duckdb"),
+                           "--json", str(bad), str(good)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stderr
+    first, second = json.loads(proc.stdout)["files"]
+    assert (first["status"], [e["message"] for e in first["errors"]]) == ("rejected", KINDS[kind][1](bad.name))
+    assert (second["status"], second["errors"]) == ("loaded", [])
+
+
 # --------------------------------------------------------------------------
 # cell text: names and organisations a few hundred characters, 备注 a few thousand (data/settings.yaml)
 NAME, NOTE = DEFAULT_LIMITS.max_name_chars, DEFAULT_LIMITS.max_note_chars

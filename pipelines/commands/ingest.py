@@ -26,15 +26,24 @@ def arguments(ap) -> None:
 
 
 def run(args, ap) -> int:
+    from ..files import expand
+    from ..reader_pool import READER
+
+    skipped: dict[str, list[Path]] = {}
+    files = expand(args.paths, skipped)
+    if files and all(f.is_file() for f in files):
+        # a head start: the reader process starts (fastexcel, pyarrow) and reads the first file
+        # while this process imports pandas, DuckDB and the checks; the file is still checked
+        # as always before its reading is used (read.read_workbook)
+        READER.prefetch(files[0])
+
     from ..cli import print_json
     from ..faults import EXIT_OK, EXIT_REJECTED
-    from ..ingest import STATUS_ZH, expand, ingest_files, report_json, skipped_lines, text_lines
+    from ..ingest import STATUS_ZH, ingest_files, report_json, skipped_lines, text_lines
     from ..store import cleanup_rejected_originals
 
     if not args.dry_run:
         cleanup_rejected_originals(args.db)
-    skipped: dict[str, list[Path]] = {}
-    files = expand(args.paths, skipped)
     for line in skipped_lines(skipped):
         print(line, file=sys.stderr)
     missing = [str(f) for f in files if not f.exists()]
@@ -73,3 +82,5 @@ def run(args, ap) -> int:
                       + (f"，检查通过{n['checked']}" if n["checked"] else ""))
             sys.stdout.flush()
     return EXIT_REJECTED if any(r.status == "rejected" for _, r in done) else EXIT_OK
+
+
