@@ -1,6 +1,6 @@
 """Benchmark: first start, as a new user meets it (issue 12, target: a usable 总览 within 20 s).
 
-Each run makes a fresh clone of this repository's committed HEAD (packages are installed, there
+Each run makes a fresh clone of this repository's committed HEAD (or ``--rev``) (packages are installed, there
 is no database: ``KJHZ_DB`` points into an empty temp folder), starts ``bash scripts/run-app.sh``
 in it (headless, on ``--port``), and opens the app in headless Chromium as soon as the server
 answers. The clock runs from the start of run-app.sh until 总览 is usable: its script run is over
@@ -8,7 +8,7 @@ and every chart and table has drawn (bench/browser.py's test), with the demo dat
 first start builds, in place. Also printed: when the server first answered and when the demo
 database was in place (the file appearing). ``--repeat`` runs; the median is the result.
 
-    python bench/first_start.py [--repeat 3] [--port 8521]
+    python bench/first_start.py [--repeat 3] [--port 8521] [--rev COMMIT]
 """
 from __future__ import annotations
 
@@ -38,13 +38,14 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def one_start(port: int, timeout: float = 180.0) -> dict[str, float]:
+def one_start(port: int, rev: str = "HEAD", timeout: float = 180.0) -> dict[str, float]:
     """Seconds from run-app.sh's start to: the server answering, the database in place, 总览 usable."""
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="kjhz-first-start-") as tmp:
         clone = Path(tmp) / "clone"
         subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(REPO), str(clone)], check=True)
+        subprocess.run(["git", "-C", str(clone), "checkout", "-q", rev], check=True)
         db = Path(tmp) / "db" / "kjhz.duckdb"
         env = {**os.environ, "KJHZ_DB": str(db), "PYTHONUNBUFFERED": "1"}
         log = open(Path(tmp) / "server.log", "wb")
@@ -92,10 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--port", type=int, default=8521)
+    ap.add_argument("--rev", default="HEAD", help="the commit to clone (default: HEAD)")
     args = ap.parse_args(argv)
     runs = []
     for k in range(args.repeat):
-        r = one_start(args.port)
+        r = one_start(args.port, args.rev)
         runs.append(r)
         print(f"run {k + 1}: server answered {r['server']:.1f} s, demo database in place {r['database']:.1f} s, "
               f"总览 usable {r['usable']:.1f} s (load average {os.getloadavg()[0]:.1f})", flush=True)

@@ -231,9 +231,10 @@ def _tweak(data: bytes, edits: dict[tuple[str, str], object]) -> bytes:
 
 def demo_returns(ref: Reference | None = None, seed: int = SEED):
     """Yield (file_name, bytes, received_at) for every demo return, in load order."""
-    from .template import write_return
+    from .template import guide_text, write_return
 
     ref = ref or load_reference()
+    guide = guide_text(ref)  # the same filling guide in every return: built once
     rng = random.Random(seed + 1)
     items = generate_items(ref, seed)
     names = dict(zip(ref.units["code"], ref.units["name"]))
@@ -247,7 +248,8 @@ def demo_returns(ref: Reference | None = None, seed: int = SEED):
             delay = LATE.get((unit, p.code), rng.randint(3, 14))
             received = datetime.combine(p.end + timedelta(days=delay), time(9 + rng.randint(0, 8), rng.randint(0, 59)))
             data = write_return(unit_code=unit, period=p, values=values, items=rows, filler=fillers[idx],
-                                phone=f"0471-{6000000 + idx * 1371 + k:07d}", fill_date=received.date(), ref=ref)
+                                phone=f"0471-{6000000 + idx * 1371 + k:07d}", fill_date=received.date(), ref=ref,
+                                guide=guide)
             name = f"{names[unit]}_{p.label}_科技合作报表.xlsx"
             if (unit, p.code) == RESEND:
                 first = _tweak(data, {("表1 指标进展", "D12"): max(values["I09"] - 1, 0)})
@@ -267,24 +269,25 @@ def build_demo(db_path: Path | str, progress: Callable[[int, int, str], None] | 
                keep_dir: Path | None = None) -> int:
     """Create (or add to) a database with the demo returns. Returns the number loaded."""
     from .ingest import ingest_bytes
-    from .store import init_db, set_meta
+    from .store import held, init_db, set_meta
 
     ref = load_reference()
     init_db(db_path)
     returns = demo_returns(ref)
     loaded = 0
-    for i, (name, data, received) in enumerate(returns, 1):
-        if keep_dir is not None:
-            keep_dir.mkdir(parents=True, exist_ok=True)
-            (keep_dir / name).write_bytes(data)
-        r = ingest_bytes(db_path, data, name, who="演示数据生成器", source="demo", ref=ref, today=TODAY,
-                         received_at=received)
-        if r.status == "rejected":
-            raise RuntimeError(f"demo return {name} was rejected: {[e.message for e in r.errors]}")
-        loaded += r.status == "loaded"
-        if progress:
-            progress(i, len(returns), name)
-    set_meta(db_path, "dataset", "demo")
+    with held(db_path):  # one connection for all the loads (each still its own transaction)
+        for i, (name, data, received) in enumerate(returns, 1):
+            if keep_dir is not None:
+                keep_dir.mkdir(parents=True, exist_ok=True)
+                (keep_dir / name).write_bytes(data)
+            r = ingest_bytes(db_path, data, name, who="演示数据生成器", source="demo", ref=ref, today=TODAY,
+                             received_at=received)
+            if r.status == "rejected":
+                raise RuntimeError(f"demo return {name} was rejected: {[e.message for e in r.errors]}")
+            loaded += r.status == "loaded"
+            if progress:
+                progress(i, len(returns), name)
+        set_meta(db_path, "dataset", "demo")
     return loaded
 
 

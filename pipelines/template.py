@@ -97,7 +97,8 @@ def write_return(*, unit_code: str, period: Period, values: dict[str, int | None
                  fill_date: date | None = None, previous_values: dict[str, int] | None = None,
                  previous_period_label: str | None = None, ref: Reference | None = None,
                  validation: bool = True, increases: dict[str, int | None] | None = None,
-                 notes: dict[str, str | None] | None = None, correction_of: int | None = None) -> bytes:
+                 notes: dict[str, str | None] | None = None, correction_of: int | None = None,
+                 guide: list[tuple[str, list[str]]] | None = None) -> bytes:
     """One return workbook as .xlsx bytes, in the format of RETURN_FORMAT.md.
 
     ``items`` has the columns of ``CheckedReturn.items`` (item_name, item_type,
@@ -110,7 +111,8 @@ def write_return(*, unit_code: str, period: Period, values: dict[str, int | None
     ``increases`` and ``notes`` fill 表1's 「其中：本期新增」 and 「备注」.
     ``correction_of`` (a version number) marks the workbook as a correction of
     that version of the same unit and period: the cover's title and note and
-    the filling guide say so.
+    the filling guide say so. ``guide``: ``guide_text(ref, validation, previous_values
+    is not None)`` when the caller has it already (the demo writes ~80 returns).
     """
     ref = ref or load_reference()
     if unit_code not in ref.lookups["unit"]:
@@ -130,7 +132,7 @@ def write_return(*, unit_code: str, period: Period, values: dict[str, int | None
         lists = _write_lists(wb.create_sheet(LISTS_SHEET), ref)
         last_row = ITEM_HEADER_ROW + max(VALIDATION_ROWS, len(rows) + 200)
         _add_item_validations(ws_items, lists, ref, last_row=last_row)
-    _write_guide(wb.create_sheet(GUIDE_SHEET), ref, validation, previous_values is not None, correction)
+    _write_guide(wb.create_sheet(GUIDE_SHEET), ref, validation, previous_values is not None, correction, guide)
     wb.active = 0
     for ws in wb.worksheets:  # text typed by people (names, notes, filler) never becomes a formula
         for row in ws.iter_rows():
@@ -446,7 +448,8 @@ def _add_item_validations(ws, lists: dict[str, str], ref: Reference, last_row: i
     ws.add_data_validation(money)
 
 
-def _write_guide(ws, ref: Reference, validation: bool, has_previous: bool, correction: str | None = None) -> None:
+def _write_guide(ws, ref: Reference, validation: bool, has_previous: bool, correction: str | None = None,
+                 guide: list[tuple[str, list[str]]] | None = None) -> None:
     ws.column_dimensions["A"].width = 110
     ws.cell(row=1, column=1, value="填表说明").font = Font(bold=True, size=14)
     r = 2
@@ -456,7 +459,7 @@ def _write_guide(ws, ref: Reference, validation: bool, has_previous: bool, corre
         cell.font = Font(bold=True, color="9C0006")
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         ws.row_dimensions[r].height = 48
-    for heading, lines in guide_text(ref, validation, has_previous):
+    for heading, lines in guide if guide is not None else guide_text(ref, validation, has_previous):
         r += 1
         ws.cell(row=r, column=1, value=heading).font = Font(bold=True, size=12)
         for line in lines:

@@ -156,8 +156,18 @@ def _say_waiting(msg: str) -> None:
 @contextmanager
 def connect(db_path: Path | str, *, write: bool = False, timeout: float | None = None,
             on_wait: Callable[[str], None] | None = _say_waiting) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived connection; waits (and says so) while another process holds the file."""
+    """A short-lived connection; waits (and says so) while another process holds the file.
+    Inside ``held(db_path)`` (this process keeps the file open for a series of loads): a cursor
+    of the connection held."""
     db_path = Path(db_path)
+    held_con = _HELD.get(str(db_path.resolve())) if _HELD else None
+    if held_con is not None:
+        cur = held_con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+        return
     timeout = BUSY_TIMEOUT if timeout is None else timeout
     deadline = time.monotonic() + timeout
     lock = FileLock(str(db_path) + ".lock") if write else None
@@ -200,6 +210,25 @@ def connect(db_path: Path | str, *, write: bool = False, timeout: float | None =
 
 class BusyError(RuntimeError):
     """The database stayed busy for longer than the timeout."""
+
+
+_HELD: dict[str, duckdb.DuckDBPyConnection] = {}  # resolved path -> the connection ``held`` keeps open
+
+
+@contextmanager
+def held(db_path: Path | str) -> Iterator[None]:
+    """Keep one writing connection to ``db_path`` open (and its file lock taken) while a series
+    of loads runs in this process, e.g. the ~80 returns of the demo build: each ``connect`` in
+    between gets a cursor of it instead of opening the file, reading its catalogue, and
+    writing a checkpoint on close. Each load is still its own transaction."""
+    db_path = Path(db_path)
+    key = str(db_path.resolve())
+    with connect(db_path, write=True) as con:
+        _HELD[key] = con
+        try:
+            yield
+        finally:
+            del _HELD[key]
 
 
 _READY: set[tuple[str, int]] = set()  # (path, inode) whose schema this process has checked
