@@ -6,18 +6,20 @@ scripts/build_maps.py; see data/maps/NOTICE.md. They follow China's official
 boundaries (Taiwan, South Tibet, Aksai Chin and the South China Sea islands
 belong to the CHN feature; cn_maritime.geojson holds the ten-dash line).
 
-Usage with plotly (MapLibre, no tiles, nothing fetched):
+The maps are drawn as SVG (plotly ``geo`` subplots: go.Choropleth with ``geojson=`` and
+go.Scattergeo), not with MapLibre (``*_map`` traces): in a browser without a graphics card
+MapLibre paints through a software WebGL, and Streamlit draws every chart twice, so one
+MapLibre map cost more than a whole page of bar charts (bench/browser.py). ``offline_geo``
+sets up the subplot so that plotly.js fetches nothing (no base-map topojson):
 
     center, zoom = im_view(width_px=700, height_px=480)
-    fig = px.choropleth_map(df, geojson=load_units_geojson(), locations="code",
-                            featureidkey="id", color="value",
-                            center=center, zoom=zoom)
-    fig.update_layout(map_style=OFFLINE_MAP_STYLE)
+    fig.add_trace(anchor_trace(center["lon"], center["lat"]))   # first: placed by lon/lat
+    fig.add_choropleth(geojson=load_units_geojson(), locations=codes, featureidkey="id", z=values)
+    fig.add_scattergeo(lon=..., lat=..., mode="text", text=...)  # labels last: drawn on top
+    offline_geo(fig, *view_ranges(center, zoom, 700, 480), projection="mercator")
 
-Use OFFLINE_MAP_STYLE rather than plotly's "white-bg": "white-bg" names a
-glyph server on the internet, which MapLibre calls as soon as a text label
-(Scattermap mode="text") holds a Latin letter or digit. OFFLINE_MAP_STYLE has
-no glyph URL; MapLibre then draws every label with the browser's local fonts.
+Labels are SVG text in the browser's local fonts (no glyph server). An SVG map paints its
+traces in order: labels come after every fill and outline, so no outline covers a label.
 
 Every map shown to officials carries BOUNDARY_NOTE as its caption
 (boundary_caption(): the same words wrapped for a figure footer).
@@ -84,30 +86,58 @@ UNIT_LABEL_CALLOUTS: dict[str, tuple[int, int, str]] = {
 }
 
 
+# Labels inside their unit moved a few pixels off the unit's label point so that full names
+# (「巴彦淖尔市」 beside 「包头市」) do not touch: {code: (dx_px, dy_px)}.
+UNIT_LABEL_NUDGES: dict[str, tuple[int, int]] = {
+    "150200": (9, 0),   # 包头: its label point is close to 巴彦淖尔's
+}
+
+
+def view_ranges(center: dict, zoom: float, width_px: int, height_px: int) -> tuple[list[float], list[float]]:
+    """([lon_min, lon_max], [lat_min, lat_max]) that a Mercator map at ``center``/``zoom`` (the
+    512-px-world scale of map_view) shows in width_px x height_px: the ranges of a ``geo``
+    subplot drawn at the same scale, so pixel offsets (UNIT_LABEL_CALLOUTS) hold there too."""
+    per_rad = 512 * 2 ** zoom / (2 * math.pi)
+    half_lon = math.degrees(width_px / 2 / per_rad)
+    y = _mercator_y(center["lat"])
+    dy = height_px / 2 / per_rad
+    lat = [math.degrees(2 * math.atan(math.exp(v)) - math.pi / 2) for v in (y - dy, y + dy)]
+    return ([round(center["lon"] - half_lon, 4), round(center["lon"] + half_lon, 4)],
+            [round(lat[0], 4), round(lat[1], 4)])
+
+
+def anchor_trace(lon: float, lat: float):
+    """An invisible one-point Scattergeo: the first trace of every offline map (offline_geo)."""
+    import plotly.graph_objects as go
+
+    return go.Scattergeo(lon=[lon], lat=[lat], mode="markers", marker=dict(size=1, opacity=0),
+                         hoverinfo="skip", showlegend=False, name="定位点")
+
+
+def offline_geo(fig, lon_range: list[float], lat_range: list[float], projection: str = "mercator",
+                rotation_lon: float | None = None) -> None:
+    """Lay out ``fig``'s geo subplot as an offline SVG map showing lon_range x lat_range: no base
+    layers (land, coasts, frame), so plotly.js needs no topojson from the internet.
+
+    plotly.js (3.x, as bundled by Streamlit) also fetches the base map when the subplot's FIRST
+    trace has a ``locationmode`` (every choropleth has one): the first trace must be a Scattergeo
+    placed by lon/lat (anchor_trace). ``fig.data[0]`` is checked here.
+    """
+    first = fig.data[0] if fig.data else None
+    if first is None or first.type != "scattergeo" or first.locations is not None:
+        raise ValueError("the first trace of an offline map must be a Scattergeo placed by lon/lat")
+    proj = {"type": projection}
+    if rotation_lon is not None:
+        proj["rotation"] = {"lon": rotation_lon}
+    fig.update_geos(visible=False, showframe=False, bgcolor="rgba(0,0,0,0)", projection=proj,
+                    lonaxis_range=lon_range, lataxis_range=lat_range)
+
+
 def offset_lonlat(lon: float, lat: float, dx_px: float, dy_px: float, zoom: float) -> tuple[float, float]:
     """The point dx_px right and dy_px down of (lon, lat) on a MapLibre map at ``zoom``."""
     per_rad = 512 * 2 ** zoom / (2 * math.pi)
     y = _mercator_y(lat) - dy_px / per_rad
     return lon + math.degrees(dx_px / per_rad), math.degrees(2 * math.atan(math.exp(y)) - math.pi / 2)
-
-
-# A MapLibre style with a white background, no sources, no sprite and no
-# glyph URL: nothing is fetched, labels use local fonts. Pass it as
-# fig.update_layout(map_style=OFFLINE_MAP_STYLE) (a dict is a valid map.style).
-# Keep "sources" non-empty: plotly.js drops empty objects from the layout, so
-# with "sources": {} the style that reaches MapLibre on the next redraw (every
-# Streamlit render does one) is invalid ("missing required property
-# sources"); the map then stops answering hover, click and selection.
-OFFLINE_MAP_STYLE = {
-    "id": "offline-white",
-    "version": 8,
-    "sources": {
-        "empty": {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}
-    },
-    "layers": [
-        {"id": "background", "type": "background", "paint": {"background-color": "#ffffff"}}
-    ],
-}
 
 
 def _mercator_y(lat: float) -> float:
@@ -121,9 +151,10 @@ def map_view(
     height_px: int,
     padding: float = 0.05,
 ) -> tuple[dict, float]:
-    """(center, zoom) for a plotly *_map figure so that bounds
+    """(center, zoom) for a Mercator map so that bounds
     (lon_min, lat_min, lon_max, lat_max) fill a plot area of
-    width_px x height_px (MapLibre, 512-px world at zoom 0)."""
+    width_px x height_px (512-px world at zoom 0, as web maps count; view_ranges turns it
+    into a geo subplot's ranges)."""
     lon0, lat0, lon1, lat1 = bounds
     y0, y1 = _mercator_y(lat0), _mercator_y(lat1)
     frac_x = max((lon1 - lon0) / 360.0, 1e-9)

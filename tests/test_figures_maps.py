@@ -24,23 +24,25 @@ def _width(line: str) -> float:
     return sum(LABEL_PX if ord(ch) >= 0x2E80 else 0.6 * LABEL_PX for ch in line)
 
 
-def _px(lon: float, lat: float, center: dict, zoom: float) -> tuple[float, float]:
-    per_rad = 512 * 2 ** zoom / (2 * math.pi)
-    return (math.radians(lon - center["lon"]) * per_rad,
-            -(geo._mercator_y(lat) - geo._mercator_y(center["lat"])) * per_rad)
+def _px(lon: float, lat: float, fig) -> tuple[float, float]:
+    """Screen px from the centre of the figure's Mercator map, drawn as plotly draws a geo subplot
+    whose lat range fills the plot area's height (the figure's height less its margins)."""
+    (lon0, lon1), (lat0, lat1) = fig.layout.geo.lonaxis.range, fig.layout.geo.lataxis.range
+    y0, y1 = geo._mercator_y(lat0), geo._mercator_y(lat1)
+    per_rad = (fig.layout.height - fig.layout.margin.t - fig.layout.margin.b) / (y1 - y0)
+    return (math.radians(lon - (lon0 + lon1) / 2) * per_rad, -(geo._mercator_y(lat) - (y0 + y1) / 2) * per_rad)
 
 
 def label_boxes(fig) -> list[tuple[str, tuple[float, float, float, float]]]:
-    """(text, (x0, y0, x1, y1)) of every map label, in px from the map centre, as MapLibre places it
+    """(text, (x0, y0, x1, y1)) of every map label, in px from the map centre, as plotly places it
     (textposition: the side of the point the text is written on)."""
-    center, zoom = fig.layout.map.center.to_plotly_json(), fig.layout.map.zoom
     out = []
     for t in fig.data:
-        if t.type != "scattermap" or not t.mode or "text" not in t.mode:
+        if t.type != "scattergeo" or not t.mode or "text" not in t.mode:
             continue
         pos = t.textposition or "middle center"
         for lon, lat, text in zip(t.lon, t.lat, t.text):
-            x, y = _px(lon, lat, center, zoom)
+            x, y = _px(lon, lat, fig)
             lines = text.split("<br>")
             w, h = max(_width(s) for s in lines), 1.2 * LABEL_PX * len(lines)
             vert, horiz = pos.split(" ")
@@ -84,11 +86,10 @@ def test_every_unit_is_labelled_and_no_label_covers_another(display):
                      note="13/13个单位当期报送")
     boxes = label_boxes(fig)
     texts = [t for t, _ in boxes]
-    # one label per unit, with its name and value (MapLibre drops overlapping labels, so the
-    # twelve must not overlap at the default zoom)
+    # one label per unit, with its full name (as in every table) and value; none on another
     assert len(texts) == 12
-    for short in df["unit_short"]:
-        assert sum(t.startswith(short) and display in t for t in texts) == 1, short
+    for name in df["unit_name"]:
+        assert sum(t.startswith(name) and display in t for t in texts) == 1, name
     clashes = [(a, b) for (a, ba), (b, bb) in combinations(boxes, 2) if _overlap(ba, bb)]
     assert not clashes
     # all inside the plot area of the map width the zoom was chosen for
@@ -113,7 +114,7 @@ def test_unit_labels_are_readable_on_the_darkest_fill():
         return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
 
     fig = F.unit_map(unit_frame("20家"), "t", "s", "累计值（家）")
-    darkest = fig.data[0].colorscale[-1][1]
+    darkest = next(t for t in fig.data if t.type == "choropleth").colorscale[-1][1]
     ratio = (lum(darkest) + 0.05) / (lum(F.MAP_LABEL_COLOR) + 0.05)
     assert ratio >= 4.5
 
@@ -181,6 +182,29 @@ def test_map_colour_scale_labels_cover_the_largest_value(top_value):
     df = unit_frame("1家")
     df["metric"] = [top_value * k / (len(df) - 1) for k in range(len(df))]
     fig = F.unit_map(df, "内蒙古各盟市院士专家工作站累计值", "全区", "累计值（家）")
-    tr = next(t for t in fig.data if t.type == "choroplethmap" and t.colorbar and t.colorbar.dtick)
+    tr = next(t for t in fig.data if t.type == "choropleth" and t.colorbar and t.colorbar.dtick)
     top_label = tr.colorbar.tick0 + tr.colorbar.dtick * round((tr.zmax - tr.colorbar.tick0) / tr.colorbar.dtick)
     assert tr.zmax >= top_value and abs(top_label - tr.zmax) < 1e-9
+
+
+def test_unit_labels_are_drawn_over_every_outline():
+    """The selected unit's dark outline (and the white borders) never cover a label: an SVG map paints
+    its traces in order, so every label trace comes after every shape, with a white halo."""
+    fig = F.unit_map(unit_frame("20家"), "t", "s", "累计值（家）", selected=("150200",))
+    kinds = [(k, t) for k, t in enumerate(fig.data)]
+    shapes = [k for k, t in kinds if t.type == "choropleth"]
+    labels = [k for k, t in kinds if t.type == "scattergeo" and t.mode and "text" in t.mode]
+    assert any(t.name == "所选单位" for t in fig.data) and labels
+    assert min(labels) > max(shapes)
+    assert all("#fff" in fig.data[k].textfont.shadow for k in labels)
+
+
+def test_maps_fetch_nothing_from_the_internet():
+    """Both maps are offline SVG maps: no base layers, and a lon/lat trace first (plotly.js would
+    otherwise download a base map for a choropleth that comes first)."""
+    world = F.partner_world_map(pd.DataFrame({"partner_code": ["RUS"], "name": ["俄罗斯"], "kind": "foreign",
+                                              "items": [3]}), date(2019, 12, 31))
+    for fig in (F.unit_map(unit_frame("20家"), "t", "s", "累计值（家）"), world):
+        assert fig.layout.geo.visible is False
+        assert fig.data[0].type == "scattergeo" and fig.data[0].locations is None
+        assert not [t for t in fig.data if t.type in ("choroplethmap", "scattermap")]

@@ -62,12 +62,12 @@ def texts(at, kind: str = "markdown") -> str:
 def test_region_page_draws_12_units_on_the_map_and_13_in_the_ranking(demo, monkeypatch):
     at = open_page(monkeypatch, demo, "region", as_of="2019-12-31")
     figs = figures(at)
-    maps = [f for f in figs if any(t["type"] == "choroplethmap" for t in f["data"])]
+    maps = [f for f in figs if any(t["type"] == "choropleth" for t in f["data"])]
     assert len(maps) == 1
-    locs = {loc for t in maps[0]["data"] if t["type"] == "choroplethmap" for loc in t["locations"]}
+    locs = {loc for t in maps[0]["data"] if t["type"] == "choropleth" for loc in t["locations"]}
     assert len(locs) == 12 and "150000" not in locs
     assert "边界依据" in json.dumps(maps[0]["layout"]["annotations"], ensure_ascii=False)
-    assert maps[0]["layout"]["map"]["style"]["sources"]  # the offline style, not a named (fetching) one
+    assert maps[0]["layout"]["geo"]["visible"] is False and maps[0]["data"][0]["type"] == "scattergeo"  # fetches nothing
     ranking = next(f for f in figs if "排名" in f["layout"]["title"]["text"])
     assert len(ranking["data"][0]["y"]) == 13 and "自治区本级" in ranking["data"][0]["y"]
     # 自治区本级 is shown beside the map as a metric
@@ -75,7 +75,8 @@ def test_region_page_draws_12_units_on_the_map_and_13_in_the_ranking(demo, monke
     assert any("阿拉善盟" in c.value and "沿用" in c.value for c in at.caption)
     # what the map shows equals the query for the same filter
     want = Q.unit_metric(connect_ro(demo), date(2019, 12, 31), "value", "I09").set_index("unit_code")["metric"]
-    z = dict(zip(maps[0]["data"][0]["locations"], maps[0]["data"][0]["z"]))
+    coloured = next(t for t in maps[0]["data"] if t["type"] == "choropleth" and t.get("colorbar"))
+    z = dict(zip(coloured["locations"], coloured["z"]))
     assert all(z[c] == want[c] for c in z)
     # the page's own state goes into the URL too, so a copied link restores it
     assert at.query_params["measure"] in ("value", ["value"]) and at.query_params["indicator"] in ("I09", ["I09"])
@@ -104,7 +105,7 @@ def test_unit_from_url_opens_its_view(demo, monkeypatch):
     # the demo re-sent 包头市's 2019H1 return: two versions
     assert history.set_index("报告期").loc["2019年上半年", "版本数"] == 2
     # the selected unit is outlined on the map and the ranking
-    mp = next(f for f in figures(at) if any(t["type"] == "choroplethmap" for t in f["data"]))
+    mp = next(f for f in figures(at) if any(t["type"] == "choropleth" for t in f["data"]))
     assert any(t.get("name") == "所选单位" and t["locations"] == ["150200"] for t in mp["data"])
 
 
@@ -132,7 +133,7 @@ def test_rate_without_allocations_says_so_and_shows_shares(demo, monkeypatch):
 def test_item_counts_follow_sidebar_filters(demo, monkeypatch):
     at = open_page(monkeypatch, demo, "region", as_of="2019-12-31", measure="items", sector="S04",
                    partner="G01")
-    mp = next(f for f in figures(at) if any(t["type"] == "choroplethmap" for t in f["data"]))
+    mp = next(f for f in figures(at) if any(t["type"] == "choropleth" for t in f["data"]))
     assert "事项" in mp["layout"]["title"]["text"]
     assert "稀土新材料" in mp["layout"]["title"]["subtitle"]["text"]
     from pipelines.reference import load_reference
@@ -141,7 +142,7 @@ def test_item_counts_follow_sidebar_filters(demo, monkeypatch):
     members = tuple(ref.partners[ref.partners["groups_list"].map(lambda gs: g01 in gs)]["code"])
     want = Q.unit_item_counts(connect_ro(demo), date(2019, 12, 31), sectors=("S04",), partner_codes=members)
     want = want.set_index("unit_code")["items"]
-    z = {loc: v for t in mp["data"] if t["type"] == "choroplethmap" and t.get("name") != "所选单位"
+    z = {loc: v for t in mp["data"] if t["type"] == "choropleth" and t.get("name") != "所选单位"
          for loc, v in zip(t["locations"], t["z"])}
     assert {c: int(v) for c, v in z.items()} == {c: int(want[c]) for c in z}
     assert sum(z.values()) < Q.unit_item_counts(connect_ro(demo), date(2019, 12, 31))["items"].sum()
@@ -152,7 +153,7 @@ def test_unit_without_any_return_says_so(tmp_path, monkeypatch):
     load_values(db, "150100", "2019H1", {"I09": 40})
     at = open_page(monkeypatch, db, "region", unit="150300")
     assert any("还没有任何报表入库" in w.value for w in at.warning)
-    mp = next(f for f in figures(at) if any(t["type"] == "choroplethmap" for t in f["data"]))
+    mp = next(f for f in figures(at) if any(t["type"] == "choropleth" for t in f["data"]))
     grey = [t for t in mp["data"] if t.get("name") == "无数据"]
     assert grey and len(grey[0]["locations"]) == 11
 

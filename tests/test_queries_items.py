@@ -393,7 +393,8 @@ def test_world_map_draws_china_the_dashes_and_partners_only(con):
     feature_ids = {f["id"] for t in fig.data if getattr(t, "geojson", None) for f in t.geojson["features"]}
     assert not feature_ids & {"TWN", "HKG", "MAC"}
     assert BOUNDARY_NOTE in text_of(fig).replace("<br>", "")  # the whole caption, wrapped to fit
-    assert fig.layout.map.style["id"] == "offline-white"  # no glyph or tile URL
+    # an SVG map that fetches nothing: no base layers, and a lon/lat trace first (geo.offline_geo)
+    assert fig.layout.geo.visible is False and fig.data[0].type == "scattergeo" and fig.data[0].locations is None
 
 
 def test_figures_say_what_and_when_and_explain_empty_data(con):

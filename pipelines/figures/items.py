@@ -13,7 +13,7 @@ from plotly.subplots import make_subplots
 
 from .. import geo as _geo
 from ..vocab import ITEM_UNIT, MONEY_UNIT as FUNDING_UNIT, period_label
-from .base import SEQUENCE, _footer_height, _map_footer, empty_figure, finish, subtitle
+from .base import SEQUENCE, _map_footer, empty_figure, finish, nice_scale, subtitle
 
 # 16 item types in data/item_types.csv order: related types share a hue (the
 # two kinds of base blue, the two kinds of project orange, the academician
@@ -201,7 +201,7 @@ def partner_world_map(df: pd.DataFrame, as_of: date, scope: str = "全区", extr
     df: queries.items_by_partner(kind="foreign"). China (Taiwan, Hong Kong
     and Macao included, as one outline) is drawn in its own colour with
     Inner Mongolia marked, the ten-dash line on top; partner countries are
-    clickable (customdata = ISO3). Nothing is fetched (OFFLINE_MAP_STYLE).
+    clickable (customdata = ISO3). Nothing is fetched (geo.offline_geo).
     """
     title = f"{scope}科技合作伙伴国家分布"
     sub = subtitle(scope, as_of, extra)
@@ -210,45 +210,45 @@ def partner_world_map(df: pd.DataFrame, as_of: date, scope: str = "全区", extr
     ids = {f["id"] for f in world}
     on_map = df[df["partner_code"].isin(ids)]
     fig = go.Figure()
+    fig.add_trace(_geo.anchor_trace(MAP_CENTER_LON, 0.0))  # first (geo.offline_geo)
     partner_ids = set(on_map["partner_code"])
     rest = _collection(f for f in world if f["id"] != "CHN" and f["id"] not in partner_ids)
     others = [f["id"] for f in rest["features"]]
-    fig.add_choroplethmap(geojson=rest, locations=others, z=[0] * len(others), featureidkey="id",
-                          colorscale=[[0, LAND_FILL], [1, LAND_FILL]], showscale=False, hoverinfo="skip",
-                          marker_line_color="#ffffff", marker_line_width=0.4, name="其他国家")
+    fig.add_choropleth(geojson=rest, locations=others, z=[0] * len(others), featureidkey="id",
+                       colorscale=[[0, LAND_FILL], [1, LAND_FILL]], showscale=False, hoverinfo="skip",
+                       marker_line_color="#ffffff", marker_line_width=0.4, name="其他国家")
     china = _collection(f for f in world if f["id"] == "CHN")
-    fig.add_choroplethmap(geojson=china, locations=["CHN"], z=[0], featureidkey="id",
-                          colorscale=[[0, CHINA_FILL], [1, CHINA_FILL]], showscale=False, name="中国",
-                          marker_line_color=BORDER, marker_line_width=0.8,
-                          hovertemplate="中国<extra></extra>")
+    fig.add_choropleth(geojson=china, locations=["CHN"], z=[0], featureidkey="id",
+                       colorscale=[[0, CHINA_FILL], [1, CHINA_FILL]], showscale=False, name="中国",
+                       marker_line_color=BORDER, marker_line_width=0.8,
+                       hovertemplate="中国<extra></extra>")
     outline = _collection(_map_features("outline"))
-    fig.add_choroplethmap(geojson=outline, locations=[f["id"] for f in outline["features"]],
-                          z=[0] * len(outline["features"]), featureidkey="id",
-                          colorscale=[[0, IM_FILL], [1, IM_FILL]], showscale=False, name="内蒙古自治区",
-                          marker_line_color="#953800", marker_line_width=0.6,
-                          hovertemplate="内蒙古自治区<extra></extra>")
+    fig.add_choropleth(geojson=outline, locations=[f["id"] for f in outline["features"]],
+                       z=[0] * len(outline["features"]), featureidkey="id",
+                       colorscale=[[0, IM_FILL], [1, IM_FILL]], showscale=False, name="内蒙古自治区",
+                       marker_line_color="#953800", marker_line_width=0.6,
+                       hovertemplate="内蒙古自治区<extra></extra>")
     if not on_map.empty:
         feats = _collection(f for f in world if f["id"] in partner_ids)
-        fig.add_choroplethmap(
+        top, step = nice_scale(0, max(int(on_map["items"].max()), 1))  # the top label covers the largest value
+        fig.add_choropleth(
             geojson=feats, locations=on_map["partner_code"], z=on_map["items"], featureidkey="id",
-            colorscale=WORLD_MAP_SCALE, zmin=0, zmax=max(int(on_map["items"].max()), 1),
+            colorscale=WORLD_MAP_SCALE, zmin=0, zmax=top,
             marker_line_color="#ffffff", marker_line_width=0.6, name="合作国家",
             customdata=on_map["partner_code"], text=on_map["name"],
-            hovertemplate="%{text}<br>在册合作事项 %{z} 项<extra></extra>",
-            colorbar=dict(title=dict(text="事项数（项）"), thickness=12, len=0.6, y=0.5))
-    lons, lats = _geo.maritime_line_lonlat()
-    fig.add_scattermap(lon=lons, lat=lats, mode="lines", line=dict(color="#57606a", width=1.4),
+            hovertemplate="%{text}<br>在册合作事项 %{z:,} 项<extra></extra>",
+            colorbar=dict(title=dict(text="事项数（项）"), thickness=12, len=0.6, y=0.5, tick0=0, dtick=step))
+    lons, lats = _geo.maritime_line_lonlat()  # last: over every fill
+    fig.add_scattergeo(lon=lons, lat=lats, mode="lines", line=dict(color="#57606a", width=1.4),
                        hoverinfo="skip", showlegend=False, name="南海断续线")
-    # Pacific-centred, as on China's standard world map; zoom so the latitudes fit the height.
-    # The whole world (360°) spans about 950 px: the usual width of a full-width chart.
+    # Pacific-centred, as on China's standard world map (an SVG map: geo.offline_geo)
     missing = df[~df["partner_code"].isin(ids)]
     note = "<br>" + _geo.boundary_caption()
     if not missing.empty:
         note = "<br>地图上未能显示：" + "、".join(missing["name"]) + note
-    center, zoom = _geo.map_view((MAP_CENTER_LON - 180.0, -52.0, MAP_CENTER_LON + 180.0, 78.0),
-                                 950, height - 90 - _footer_height(note), padding=0.0)
-    fig.update_layout(map=dict(style=_geo.OFFLINE_MAP_STYLE, center=center, zoom=zoom),
-                      margin=dict(l=10, r=10, t=90), showlegend=False)
+    _geo.offline_geo(fig, [MAP_CENTER_LON - 180.0, MAP_CENTER_LON + 180.0], [-55.0, 80.0],
+                     projection="miller", rotation_lon=MAP_CENTER_LON)
+    fig.update_layout(margin=dict(l=10, r=10, t=90), showlegend=False)
     if on_map.empty:
         fig.add_annotation(text="所选范围内没有与国外合作的在册事项", xref="paper", yref="paper", x=0.5, y=0.1,
                            showarrow=False, font=dict(size=15, color="#57606a"), bgcolor="rgba(255,255,255,0.8)")

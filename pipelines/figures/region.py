@@ -22,6 +22,9 @@ SELECTED_LINE = "#1f2328"
 # unit (contrast of #1f2328 on the darkest fill ≥ 4.5:1); a dark top would swallow them.
 UNIT_MAP_SCALE = [[0.0, "#e8f1fc"], [0.5, "#a9cbf3"], [1.0, "#5b9be0"]]
 MAP_LABEL_COLOR = "#1f2328"
+# a thin white halo round every map label: readable across the selected unit's dark outline
+# and the white borders between units
+MAP_LABEL_HALO = "-1px -1px 0 #fff, 1px -1px 0 #fff, -1px 1px 0 #fff, 1px 1px 0 #fff"
 CALLOUT_COLOR = "#57606a"
 
 
@@ -34,9 +37,9 @@ def unit_map(df: pd.DataFrame, title: str, sub: str, metric_title: str, selected
     page shows them beside the map. ``selected`` units get a dark outline. customdata[0] of every
     polygon is the unit code (for click-to-filter).
 
-    Every unit is labelled with its name and value: inside the unit where the label fits, else
-    (geo.UNIT_LABEL_CALLOUTS) beside the region with a leader line, so MapLibre, which drops
-    labels that overlap, never has two labels on top of each other at the default zoom.
+    An SVG map (geo.offline_geo). Every unit is labelled with its full name (as in every table
+    and chart) and value: inside the unit where the label fits, else (geo.UNIT_LABEL_CALLOUTS)
+    beside the region with a leader line. Labels are drawn over the fills and outlines.
     """
     gj = _geo.load_units_geojson()
     ids = [f["id"] for f in gj["features"]]
@@ -48,14 +51,25 @@ def unit_map(df: pd.DataFrame, title: str, sub: str, metric_title: str, selected
     custom = d[["unit_code", "unit_name", "display", "detail"]].to_numpy()
     hover = "<b>%{customdata[1]}</b><br>" + metric_title + "：%{customdata[2]}<br>%{customdata[3]}<extra></extra>"
     has = d["metric"].notna().to_numpy()
+    sel = d["unit_code"].isin(list(selected)).to_numpy()
+    keys = (["灰色：无可显示的数值（见标注）"] if (~has).any() else []) + (["黑框：所选单位"] if sel.any() else [])
+    foot = _map_note("".join("<br>" + k for k in keys + ([note] if note else [])))
+    top = 90
+    plot_h = height - top - _footer_height(foot, map_width_px)
+    center, zoom = _geo.im_view(width_px=map_width_px, height_px=plot_h)
+    cent = _geo.unit_centroids()
+    lab = d[d["unit_code"].isin(list(cent))]
+    inside = ~lab["unit_code"].isin(list(_geo.UNIT_LABEL_CALLOUTS)).to_numpy()
+    at = {c: _geo.offset_lonlat(*cent[c], *_geo.UNIT_LABEL_NUDGES.get(c, (0, 0)), zoom) for c in cent}
     fig = go.Figure()
+    fig.add_trace(_geo.anchor_trace(center["lon"], center["lat"]))  # first (geo.offline_geo)
     if has.any():
         vals = d.loc[has, "metric"].astype(float)
         lo, hi = min(0.0, float(vals.min())), float(vals.max())
-        top, step = nice_scale(lo, hi)  # the top label covers the largest value
-        fig.add_trace(go.Choroplethmap(
+        top_z, step = nice_scale(lo, hi)  # the top label covers the largest value
+        fig.add_trace(go.Choropleth(
             geojson=gj, featureidkey="id", locations=d.loc[has, "unit_code"], z=vals, zmin=lo,
-            zmax=top, colorscale=UNIT_MAP_SCALE, customdata=custom[has], hovertemplate=hover,
+            zmax=top_z, colorscale=UNIT_MAP_SCALE, customdata=custom[has], hovertemplate=hover,
             marker=dict(line=dict(color="white", width=1.2), opacity=0.95), name=metric_title,
             # top-left corner: the region runs from south-west to north-east, that corner stays empty
             colorbar=dict(title=dict(text=metric_title, side="top"), thickness=12, len=0.42, lenmode="fraction",
@@ -64,35 +78,27 @@ def unit_map(df: pd.DataFrame, title: str, sub: str, metric_title: str, selected
                           outlinecolor="#8c959f", outlinewidth=0.5),
         ))
     if (~has).any():
-        fig.add_trace(go.Choroplethmap(
+        fig.add_trace(go.Choropleth(
             geojson=gj, featureidkey="id", locations=d.loc[~has, "unit_code"], z=[0] * int((~has).sum()),
             colorscale=[[0, NO_DATA_COLOR], [1, NO_DATA_COLOR]], showscale=False, customdata=custom[~has],
             hovertemplate=hover, marker=dict(line=dict(color="white", width=1.2)), name="无数据", showlegend=False,
         ))
-    sel = d["unit_code"].isin(list(selected)).to_numpy()
     if sel.any():
-        fig.add_trace(go.Choroplethmap(
+        fig.add_trace(go.Choropleth(
             geojson=gj, featureidkey="id", locations=d.loc[sel, "unit_code"], z=[1] * int(sel.sum()),
             colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], showscale=False, customdata=custom[sel],
             hovertemplate=hover, marker=dict(line=dict(color=SELECTED_LINE, width=3.5)), name="所选单位",
             showlegend=False,
         ))
-    keys = (["灰色：无可显示的数值（见标注）"] if (~has).any() else []) + (["黑框：所选单位"] if sel.any() else [])
-    foot = _map_note("".join("<br>" + k for k in keys + ([note] if note else [])))
-    top = 90
-    plot_h = height - top - _footer_height(foot, map_width_px)
-    center, zoom = _geo.im_view(width_px=map_width_px, height_px=plot_h)
-    cent = _geo.unit_centroids()
-    lab = d[d["unit_code"].isin(list(cent))]
-    short = (lab["unit_short"] if "unit_short" in lab else lab["unit_name"]).fillna(lab["unit_name"])
-    inside = ~lab["unit_code"].isin(list(_geo.UNIT_LABEL_CALLOUTS)).to_numpy()
-    fig.add_trace(go.Scattermap(
-        lon=[cent[c][0] for c in lab["unit_code"][inside]], lat=[cent[c][1] for c in lab["unit_code"][inside]],
-        mode="text", text=[f"{n}<br>{v}" for n, v in zip(short[inside], lab["display"][inside])],
-        textfont=dict(size=12, color=MAP_LABEL_COLOR), hoverinfo="skip", showlegend=False, name="标注",
+    # the labels inside their units: after every fill and outline, so drawn over them
+    fig.add_trace(go.Scattergeo(
+        lon=[at[c][0] for c in lab["unit_code"][inside]], lat=[at[c][1] for c in lab["unit_code"][inside]],
+        mode="text", text=[f"{n}<br>{v}" for n, v in zip(lab["unit_name"][inside], lab["display"][inside])],
+        textfont=dict(size=12, color=MAP_LABEL_COLOR, shadow=MAP_LABEL_HALO), hoverinfo="skip", showlegend=False,
+        name="标注",
     ))
     line_lon, line_lat, groups = [], [], {}
-    for code, n, v in zip(lab["unit_code"][~inside], short[~inside], lab["display"][~inside]):
+    for code, n, v in zip(lab["unit_code"][~inside], lab["unit_name"][~inside], lab["display"][~inside]):
         dx, dy, pos = _geo.UNIT_LABEL_CALLOUTS[code]
         lon0, lat0 = cent[code]
         lon1, lat1 = _geo.offset_lonlat(lon0, lat0, dx, dy, zoom)
@@ -100,21 +106,17 @@ def unit_map(df: pd.DataFrame, title: str, sub: str, metric_title: str, selected
         line_lat += [lat0, lat1, None]
         groups.setdefault(pos, []).append((lon1, lat1, f"{n} {v}"))
     if groups:
-        fig.add_trace(go.Scattermap(
+        fig.add_trace(go.Scattergeo(
             lon=line_lon, lat=line_lat, mode="lines+markers", line=dict(color=CALLOUT_COLOR, width=1),
             marker=dict(size=[5, 0, 0] * (len(line_lon) // 3), color=CALLOUT_COLOR),
             hoverinfo="skip", showlegend=False, name="引线"))
         for pos, pts in groups.items():
-            # "markers+text" with an invisible marker: with mode="text" alone plotly.js computes the
-            # offset of a textposition other than "middle center" from an unset marker size (NaN),
-            # and MapLibre rejects the layer ("Map error.", the whole map fails to draw)
-            fig.add_trace(go.Scattermap(
-                lon=[p[0] for p in pts], lat=[p[1] for p in pts], mode="markers+text", text=[p[2] for p in pts],
-                marker=dict(size=1, opacity=0),
-                textposition=pos, textfont=dict(size=12, color=MAP_LABEL_COLOR), hoverinfo="skip",
+            fig.add_trace(go.Scattergeo(
+                lon=[p[0] for p in pts], lat=[p[1] for p in pts], mode="text", text=[p[2] for p in pts],
+                textposition=pos, textfont=dict(size=12, color=MAP_LABEL_COLOR, shadow=MAP_LABEL_HALO), hoverinfo="skip",
                 showlegend=False, name="标注（引线）"))
-    fig.update_layout(map=dict(style=_geo.OFFLINE_MAP_STYLE, center=center, zoom=zoom),
-                      margin=dict(l=10, r=10, t=top), showlegend=False)
+    _geo.offline_geo(fig, *_geo.view_ranges(center, zoom, map_width_px, plot_h), projection="mercator")
+    fig.update_layout(margin=dict(l=10, r=10, t=top), showlegend=False)
     return _map_footer(finish(fig, title, sub, note=foot, height=height, width_px=map_width_px))
 
 

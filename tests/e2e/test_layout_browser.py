@@ -94,14 +94,15 @@ CUT = """() => {
       if (!r.width || !t.textContent.trim()) return;
       if (!inside(r, box, 1)) bad.push(`text cut at the edge of 「${name}」: ${t.textContent.slice(0, 40)}`);
     });
-    const map = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
-    if (map && gd.data.some(t => t.type === "choroplethmap" && t.locations && t.locations.length <= 13)) {
-      const m = map.map, canvas = m.getCanvas().getBoundingClientRect();
-      gd.data.filter(t => t.type === "choroplethmap" && t.geojson && t.locations.length <= 13).forEach(t =>
+    const geo = gd._fullLayout && gd._fullLayout.geo && gd._fullLayout.geo._subplot;
+    if (geo && gd.data.some(t => t.type === "choropleth" && t.locations && t.locations.length <= 13)) {
+      const svg = gd.querySelector(".main-svg").getBoundingClientRect(), sz = gd._fullLayout._size;
+      const area = {left: svg.left + sz.l, right: svg.left + sz.l + sz.w, top: svg.top + sz.t, bottom: svg.top + sz.t + sz.h};
+      gd.data.filter(t => t.type === "choropleth" && t.geojson && t.locations.length <= 13).forEach(t =>
         t.geojson.features.filter(f => t.locations.includes(f.id)).forEach(f => {
           const ring = f.geometry.type === "Polygon" ? f.geometry.coordinates.flat() : f.geometry.coordinates.flat(2);
-          const out = ring.filter(ll => !inside((p => ({left: p.x + canvas.left, right: p.x + canvas.left,
-              top: p.y + canvas.top, bottom: p.y + canvas.top}))(m.project(ll)), canvas, 2));
+          const out = ring.filter(ll => !inside((p => ({left: p[0] + svg.left, right: p[0] + svg.left,
+              top: p[1] + svg.top, bottom: p[1] + svg.top}))(geo.projection(ll)), area, 2));
           if (out.length) bad.push(`map crops ${f.properties.name || f.id} in 「${name}」`);
         }));
     }
@@ -161,12 +162,11 @@ def open_page(browser, base_url: str, url: str, size: tuple[int, int]):
 
 
 def settle(page) -> None:
-    """The script run is over, every chart has drawn, every map has loaded, and the page is still."""
+    """The script run is over, every chart has drawn, and the page is still."""
     page.locator("h1").first.wait_for()
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
     page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].every(
-        g => g._fullLayout && g.querySelector('.main-svg')
-             && (!g._fullLayout.map || g._fullLayout.map._subplot.map.loaded()))
+        g => g._fullLayout && g.querySelector('.main-svg'))
         && performance.now() - (window.__lastChange || 0) > 600""", polling=100)
 
 

@@ -39,7 +39,7 @@ VIEWPORT = {"width": 1400, "height": 1000}
 OUTSIDE: list[str] = []  # every request to anything but this machine, over the whole module
 # what a failing page or a missing value shows (ASCII words: \b would not split them from Chinese)
 ERROR_TEXT = re.compile(r"(?<![A-Za-z])(Traceback|\w*Exception|\w*Error|NaN|nan|NaT|None|null|undefined)(?![A-Za-z])")
-MAP_GD = "[...document.querySelectorAll('.js-plotly-plot')].find(g => g._fullLayout && g._fullLayout.map)"
+MAP_GD = "[...document.querySelectorAll('.js-plotly-plot')].find(g => g._fullLayout && g._fullLayout.geo)"
 
 
 def _navigation() -> dict[str, list[tuple[str, str, str, str]]]:
@@ -124,12 +124,13 @@ def settle(page, title: str, charts: int = 0, key: str | None = None) -> None:
             arg=charts)
     if key:
         page.locator(key).first.wait_for()
-    if page.locator(".js-plotly-plot canvas.maplibregl-canvas").count():
+    if page.evaluate(f"() => !!{MAP_GD}"):
         wait_map(page)
 
 
 def wait_map(page) -> None:
-    page.wait_for_function(f"() => {{ const gd = {MAP_GD}; return gd && gd._fullLayout.map._subplot.map.loaded(); }}")
+    """The map's shapes are drawn (an SVG map: a path for every place)."""
+    page.wait_for_function(f"() => {{ const gd = {MAP_GD}; return gd && gd.querySelectorAll('.choroplethlocation').length > 0; }}")
 
 
 def assert_no_error(page, where: str) -> None:
@@ -176,10 +177,10 @@ def shot(page, shots: Path, name: str) -> Path:
 
 
 def screen_at(page, lonlat: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Viewport positions of (lon, lat) points on the page's MapLibre map, asked from the map itself."""
-    return page.evaluate(f"""(pts) => {{ const gd = {MAP_GD}; const m = gd._fullLayout.map._subplot.map;
-        const r = m.getCanvas().getBoundingClientRect();
-        return pts.map(ll => {{ const p = m.project(ll); return [r.left + p.x, r.top + p.y]; }}); }}""", lonlat)
+    """Viewport positions of (lon, lat) points on the page's map, asked from the map's own projection."""
+    return page.evaluate(f"""(pts) => {{ const gd = {MAP_GD}; const geo = gd._fullLayout.geo._subplot;
+        const r = gd.querySelector('.main-svg').getBoundingClientRect();
+        return pts.map(ll => {{ const p = geo.projection(ll); return [r.left + p[0], r.top + p[1]]; }}); }}""", lonlat)
 
 
 def pixels(page, points) -> list[tuple[int, int, int]]:
@@ -293,13 +294,15 @@ def test_region_map_draws_units_and_clicks_open_a_unit(base_url, new_page, shots
     settle(page, "按盟市", charts=3)
     assert_no_error(page, "按盟市")
     traces = page.evaluate(f"""() => {{ const gd = {MAP_GD};
-        const ch = gd.data.filter(t => t.type === 'choroplethmap');
+        const ch = gd.data.filter(t => t.type === 'choropleth');
         const f = {{}}; ch.forEach(t => t.geojson.features.forEach(x => f[x.id] = [x.properties.label_lon, x.properties.label_lat]));
         return {{n: ch.reduce((a, t) => a + t.locations.length, 0), labels: f}}; }}""")
     assert traces["n"] == 12, "the map must show the 12 leagues and cities"
     # the shapes are drawn: inside big units the map's blue scale, in Mongolia (beside the region) white
-    big = ["150700", "152900", "152500", "150400", "150600"]  # 呼伦贝尔 阿拉善 锡林郭勒 赤峰 鄂尔多斯
-    pts = screen_at(page, [traces["labels"][c] for c in big] + [(112.0, 47.0), (98.0, 45.0)])
+    # points inside big units, clear of their labels (drawn over the shapes, in a white halo)
+    big = {"150700": (121.6, 48.6), "152900": (103.4, 41.6), "152500": (114.3, 42.7), "150400": (118.5, 42.0),
+           "150600": (108.5, 38.2)}  # 呼伦贝尔 阿拉善 锡林郭勒 赤峰 鄂尔多斯
+    pts = screen_at(page, list(big.values()) + [(112.0, 47.0), (98.0, 45.0)])
     px = pixels(page, pts)
     shot(page, shots, "region_map")
     assert all(bluish(c) for c in px[:5]), f"units not filled on the map: {dict(zip(big, px))}"
@@ -307,7 +310,7 @@ def test_region_map_draws_units_and_clicks_open_a_unit(base_url, new_page, shots
     assert all(near(c, WHITE) for c in px[5:]), f"outside the region is not background: {px[5:]}"
 
     # a click on 鄂尔多斯 on the map opens its view
-    (x, y), = screen_at(page, [traces["labels"]["150600"]])
+    (x, y), = screen_at(page, [big["150600"]])
     hover_click(page, x, y, "鄂尔多斯")
     page.wait_for_url(re.compile(r"unit=150600"), wait_until="commit")
     page.get_by_text("鄂尔多斯市（150600）").wait_for()
