@@ -125,7 +125,7 @@ else:
                  column_config={
                      "事项名称": st.column_config.TextColumn(pinned=True),
                      "起始日期": st.column_config.DateColumn(format="YYYY-MM-DD"),
-                     "投入经费（万元）": st.column_config.NumberColumn(format="%.1f"),
+                     "投入经费（万元）": st.column_config.NumberColumn(format="localized"),
                      "行号": st.column_config.NumberColumn(help="该事项在报表「工作表」中的 Excel 行号", format="%d"),
                  })
 

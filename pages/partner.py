@@ -93,8 +93,7 @@ else:
         "所属合作方向": both["partner_code"].map(in_groups).fillna(""),
         "在册事项（项）": both["items"].astype(int), "相关事项投入经费（万元）": both["funding_wan"].round(1),
     })
-    show_table(show, hide_index=True, width="stretch",
-                 column_config={"相关事项投入经费（万元）": st.column_config.NumberColumn(format="%.1f")})
+    show_table(show, hide_index=True, width="stretch")
     st.caption("「相关事项投入经费」为该合作方参与事项的经费合计；一项事项有多个合作方时，其经费在每个合作方下都计入，各行不可相加。")
     st.download_button("下载合作方明细表（Excel）", lambda: excel_bytes(
         {"合作方": show}, content="各合作国家（地区）的在册合作事项", scope=scope, as_of=as_of, filters=flt.describe(),

@@ -18,7 +18,7 @@ from pipelines.normalise import parse_period
 from pipelines.progress import STATUS_ORDER
 from pipelines.queries import REGION_MEASURES
 from pipelines.vocab import (
-    BASIS_WORDS, NO_FIGURE_STATES, REPORT_MISSING, STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, pct, version_zh,
+    BASIS_WORDS, NO_FIGURE_STATES, REPORT_MISSING, STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, number, pct, version_zh,
 )
 from ui import filters
 from ui.common import (
@@ -228,7 +228,7 @@ cols[0].metric("所用报表", "无" if b["state"] == STATE_NO_RETURN else _labe
 cols[1].metric("报送情况", BASIS_WORDS[b["state"]],
                help=f"当期：报告期末为{fmt_date(as_of)}（含所选日期的报告期）的报表")
 cols[2].metric("在库合作事项" + ("（已筛选）" if flt.any_item_filter else ""),
-               "—" if pd.isna(n_items) else f"{int(n_items)} 项")
+               "—" if pd.isna(n_items) else f"{number(n_items)} 项")
 cols[3].metric("报表版本", version_zh(b["version"]))
 
 if b["state"] == STATE_NO_RETURN:
@@ -256,7 +256,7 @@ else:
                      for c in table["indicator_code"]],
         "占全区合计": [pct(mrow.loc[c, "share_of_region"]) for c in table["indicator_code"]],
         "占全区目标": [pct(mrow.loc[c, "share_of_target"]) for c in table["indicator_code"]],
-        "分解目标": table["target"].map(lambda t: "未分解" if pd.isna(t) else f"{int(t)}"),
+        "分解目标": table["target"].map(lambda t: "未分解" if pd.isna(t) else number(t)),
         "完成率": table["completion_rate"].map(pct),
         "差距（百分点）": table["gap_pp"].map(lambda g: "—" if pd.isna(g) else f"{g:+.1f}"),
         "状态": table["status"],

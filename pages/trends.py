@@ -11,7 +11,7 @@ import streamlit as st
 
 from pipelines import figures as F, queries
 from pipelines.export import PERCENT
-from pipelines.vocab import pct
+from pipelines.vocab import number, pct
 from ui import filters
 from ui.common import (
     excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart, show_table, table_height,
@@ -89,13 +89,13 @@ if indicator == "all":
         "指标": proj["short_name"],
         "计量单位": proj["measure"],
         "目标值": proj["target"].astype(int),
-        "当前累计": proj["value"].map(lambda v: "—" if v is None or pd.isna(v) else int(v)),
+        "当前累计": proj["value"].map(number),
         "完成率": proj["completion_rate"].map(pct),
     })
     if not finished:
-        table["平均速度推算值"] = proj["proj_avg"].map(lambda v: "—" if v is None or pd.isna(v) else int(v))
+        table["平均速度推算值"] = proj["proj_avg"].map(number)
         table["平均速度达成率"] = proj["proj_avg_rate"].map(pct)
-        table["近一年速度推算值"] = proj["proj_recent"].map(lambda v: "—" if v is None or pd.isna(v) else int(v))
+        table["近一年速度推算值"] = proj["proj_recent"].map(number)
         table["近一年速度达成率"] = proj["proj_recent_rate"].map(pct)
         table["结论"] = [("不作判断（有单位缺报）" if part else
                         "暂无数据" if r is None or pd.isna(r) else ("可按期完成" if r else "将无法按期完成"))
@@ -123,6 +123,7 @@ if indicator == "all":
             st.code(r.sentence + (r.sentence_recent or ""), language=None, wrap_lines=True)
     rate_cols = [c for c in table.columns if c.endswith("率") or c.endswith("占全区目标")]
     numeric = table.assign(**{c: proj[src].to_numpy() for c, src in (
+        ("当前累计", "value"), ("平均速度推算值", "proj_avg"), ("近一年速度推算值", "proj_recent"),
         ("完成率", "completion_rate"), ("平均速度达成率", "proj_avg_rate"), ("近一年速度达成率", "proj_recent_rate"),
         ("平均速度：占全区目标", "proj_avg_rate"), ("近一年速度：占全区目标", "proj_recent_rate")) if c in table})
     st.download_button("下载趋势与推算（Excel）", lambda: excel_bytes({

@@ -10,7 +10,7 @@ from datetime import date
 import pandas as pd
 
 from .vocab import (
-    STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, STATE_NOT_REPORTED, money_wan, period_label,
+    STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, STATE_NOT_REPORTED, money_wan, number, period_label,
     verdict_min_coverage,
 )
 from .progress import carried_figures, progress_table, return_basis, trend_projection  # noqa: F401  (re-exported for pages)
@@ -703,7 +703,7 @@ def unit_metric(con, as_of: date, measure: str, indicator: str | None = None,
         c = unit_item_counts(con, as_of, sectors=sectors, type_names=type_names, partner_codes=partner_codes)
         out = c.merge(units, on="unit_code", how="left")
         out["metric"] = out["items"].astype("float")
-        out["display"] = [("未报送" if pd.isna(n) else f"{int(n)}项") for n in out["items"]]
+        out["display"] = [("未报送" if pd.isna(n) else f"{number(n)}项") for n in out["items"]]
         out["detail"] = [
             "截至该日期没有报表" if s == STATE_NO_RETURN else
             f"来自{period_label(p)}报表" + ("（沿用：尚无含该日期的报告期的报表）" if s == STATE_CARRIED else "")
@@ -720,20 +720,20 @@ def unit_metric(con, as_of: date, measure: str, indicator: str | None = None,
                for s, pl in zip(out["state"], out["period_label"])]
         if measure == "value":
             out["metric"] = out["value"]
-            out["display"] = [("未报送" if pd.isna(v) else f"{int(v)}{u}") for v, u in zip(out["value"], meas)]
+            out["display"] = [("未报送" if pd.isna(v) else f"{number(v)}{u}") for v, u in zip(out["value"], meas)]
             out["detail"] = [d if pd.isna(sh) else f"{d}；占全区合计{sh * 100:.1f}%"
                              for d, sh in zip(src, out["share_of_region"])]
         elif measure == "share":
             out["metric"] = out["share_of_region"] * 100
             out["display"] = [("未报送" if pd.isna(v) else ("—" if pd.isna(sh) else f"{sh * 100:.1f}%"))
                               for v, sh in zip(out["value"], out["share_of_region"])]
-            out["detail"] = [d if pd.isna(v) else f"{int(v)}{u}，全区合计{int(rv)}{u}；{d}"
+            out["detail"] = [d if pd.isna(v) else f"{number(v)}{u}，全区合计{number(rv)}{u}；{d}"
                              for d, v, u, rv in zip(src, out["value"], meas, out["region_value"].fillna(0))]
         elif measure == "rate":
             out["metric"] = out["completion_rate"] * 100
             out["display"] = [("未报送" if pd.isna(v) else ("未分解目标" if pd.isna(cr) else f"{cr * 100:.1f}%"))
                               for v, cr in zip(out["value"], out["completion_rate"])]
-            out["detail"] = [d if pd.isna(t) else f"{d}；分解目标{int(t)}{u}，状态：{st}"
+            out["detail"] = [d if pd.isna(t) else f"{d}；分解目标{number(t)}{u}，状态：{st}"
                              for d, t, u, st in zip(src, out["alloc_target"], meas, out["status"])]
         else:
             raise ValueError(f"unknown measure {measure!r}")

@@ -215,6 +215,31 @@ def pct(x, digits: int = 1) -> str:
     return DASH if is_missing(x) else f"{x * 100:.{digits}f}%"
 
 
+def number(x, digits: int = 0) -> str:
+    """A count or amount with thousands separators: 14011 -> 「14,011」; 「—」 for nothing. Tables
+    that mix numbers with words (「—」, 「未分解」) show their numbers through it, so a number reads
+    the same in every table, metric and chart."""
+    return DASH if is_missing(x) else f"{x:,.{digits}f}"
+
+
+def period_end_ticks(start: date, end: date, months: int = 6) -> tuple[list[date], list[str]]:
+    """Ticks for a date axis of the plan: its start (「2018年初」) and every period end every
+    ``months`` months up to ``end`` (「2018年6月底」, 「2018年底」: end_phrase), nothing after it."""
+    vals, text = [start], [f"{start.year}年初"]
+    y, m = start.year, months
+    while True:
+        while m > 12:
+            y, m = y + 1, m - 12
+        d = date(y, m, calendar.monthrange(y, m)[1])
+        if d > end:
+            break
+        if d > start:
+            vals.append(d)
+            text.append(end_phrase(d))
+        m += months
+    return vals, text
+
+
 def money_wan(x, digits: int = 1) -> str:
     """An amount in 万元: 「1,234.5万元」; 「—」 for nothing."""
     return DASH if is_missing(x) else f"{x:,.{digits}f}{MONEY_UNIT}"

@@ -424,7 +424,7 @@ def _fit_columns(df: pd.DataFrame, budget: int, show_index: bool) -> dict[str, i
 
 def show_table(data, *, place: str = "page", key_columns: list[str] | None = None, key: str | None = None,
                **kwargs):
-    """st.dataframe for every page: a missing value shows 「—」 (never None/NaN), whole numbers with
+    """st.dataframe for every page: a missing value shows 「—」 (never None/NaN), numbers with
     thousands separators, full width, and columns narrow enough to need no sideways scroll on a
     1024-pixel screen (``place="column"`` for a table beside another one).
 
@@ -443,8 +443,8 @@ def show_table(data, *, place: str = "page", key_columns: list[str] | None = Non
             kwargs["column_order"] = key_columns
             df = df[key_columns]
     config = {str(c): dict(v) for c, v in (kwargs.get("column_config") or {}).items()}
-    for c in df.columns:
-        if ("年" not in str(c) and pd.api.types.is_integer_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+    for c in df.columns:  # counts and amounts with thousands separators, as in metrics and charts
+        if ("年" not in str(c) and pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
                 and "type_config" not in config.get(str(c), {})):
             config.setdefault(str(c), {}).update(st.column_config.NumberColumn(format="localized"))
     show_index = kwargs.get("hide_index") is not True and not isinstance(df.index, pd.RangeIndex)

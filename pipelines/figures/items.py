@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import geo as _geo
-from ..vocab import ITEM_UNIT, MONEY_UNIT as FUNDING_UNIT, period_label
+from ..vocab import ITEM_UNIT, MONEY_UNIT as FUNDING_UNIT, end_phrase
 from .base import SEQUENCE, _map_footer, empty_figure, finish, nice_scale, subtitle
 
 # 16 item types in data/item_types.csv order: related types share a hue (the
@@ -113,12 +113,12 @@ def sector_bars(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: str
         part = df[df["item_type"] == t]
         if part.empty:
             continue
-        for col, field, unit, fmt in ((1, "items", ITEM_UNIT, "%{x}"), (2, "funding_wan", FUNDING_UNIT, "%{x:,.1f}")):
+        for col, field, unit, fmt in ((1, "items", ITEM_UNIT, "%{x:,}"), (2, "funding_wan", FUNDING_UNIT, "%{x:,.1f}")):
             fig.add_bar(y=part["sector_name"], x=part[field], orientation="h", name=t, legendgroup=t,
                         showlegend=(col == 1), marker_color=color, customdata=part["sector_code"],
                         hovertemplate=f"%{{y}} · {t}<br>{fmt} {unit}<extra></extra>", row=1, col=col)
     tot = df.groupby("sector_name").agg(items=("items", "sum"), funding=("funding_wan", "sum")).reindex(sectors)
-    for col, field, fmt in ((1, "items", "{:.0f}"), (2, "funding", "{:,.0f}")):
+    for col, field, fmt in ((1, "items", "{:,.0f}"), (2, "funding", "{:,.0f}")):
         fig.add_scatter(y=tot.index, x=tot[field], mode="text", text=[fmt.format(v) for v in tot[field]],
                         textposition="middle right", showlegend=False, hoverinfo="skip",
                         customdata=[code_of[s] for s in tot.index], cliponaxis=False, row=1, col=col)
@@ -141,11 +141,12 @@ def _count_heatmap(df: pd.DataFrame, rows: str, cols: str, row_order: list, col_
     """Item counts (项) as a heatmap: rows x columns in the given order, zero cells left blank."""
     z = df.pivot_table(index=rows, columns=cols, values="items", aggfunc="sum").reindex(
         index=row_order, columns=col_order).fillna(0)
-    text = [[("" if v == 0 else f"{int(v)}") for v in row] for row in z.to_numpy()]
+    text = [[("" if v == 0 else f"{int(v):,}") for v in row] for row in z.to_numpy()]
+    top, step = nice_scale(0, max(float(z.to_numpy().max()), 1.0))  # the top label covers the largest cell
     fig = go.Figure(go.Heatmap(
         z=z.to_numpy(), x=col_order, y=row_order, text=text, texttemplate="%{text}", colorscale=HEAT_SCALE,
-        xgap=2, ygap=2, colorbar=dict(title=dict(text="事项数（项）"), thickness=12),
-        hovertemplate="%{y} · %{x}<br>%{z} 项<extra></extra>"))
+        zmin=0, zmax=top, xgap=2, ygap=2, colorbar=dict(title=dict(text="事项数（项）"), thickness=12, tick0=0, dtick=step),
+        hovertemplate="%{y} · %{x}<br>%{z:,} 项<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title=None, showgrid=False)
     fig.update_xaxes(title=None, side="bottom", showgrid=False, tickangle=tickangle)
     return fig
@@ -174,7 +175,7 @@ def sector_growth(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: s
     if df.empty:
         return empty_figure(title, sub, "截至所选日期，所选范围内各报告期都没有在册的合作事项")
     dates = sorted(df["at_date"].unique())
-    labels = [period_label(d) for d in dates]
+    labels = [end_phrase(d) for d in dates]  # 「2019年6月底」「2019年底」, as on the trend charts
     sectors = [s for s in (sector_order or []) if s in set(df["sector_name"])] or sorted(df["sector_name"].unique())
     fig = go.Figure()
     for i, s in enumerate(sectors):
@@ -183,7 +184,7 @@ def sector_growth(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: s
                         line=dict(color=SEQUENCE[i % len(SEQUENCE)], width=2), marker=dict(size=6),
                         customdata=[part["sector_code"].dropna().iloc[0]] * len(dates),
                         text=[f"{int(n)}个单位有报表" for n in part["units_with_return"].fillna(0)],
-                        hovertemplate=f"{s}<br>%{{x}}：%{{y}} 项<br>%{{text}}<extra></extra>")
+                        hovertemplate=f"{s}<br>%{{x}}：%{{y:,}} 项<br>%{{text}}<extra></extra>")
     fig.update_xaxes(title="报告期末", type="category")
     fig.update_yaxes(title="在册事项数（项）", rangemode="tozero")
     fig.update_layout(legend=dict(orientation="v", x=1.01, xanchor="left", y=1.0, yanchor="top",
@@ -274,8 +275,8 @@ def partner_top(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: str
         part = top[top["continent"] == cont]
         fig.add_bar(y=part["name"], x=part["items"], orientation="h", name=cont or "其他",
                     marker_color=CONTINENT_COLORS.get(cont, "#8c959f"), customdata=part["partner_code"],
-                    text=part["items"], textposition="outside", cliponaxis=False,
-                    hovertemplate="%{y}（" + (cont or "其他") + "）<br>%{x} 项<extra></extra>")
+                    text=part["items"], texttemplate="%{text:,}", textposition="outside", cliponaxis=False,
+                    hovertemplate="%{y}（" + (cont or "其他") + "）<br>%{x:,} 项<extra></extra>")
     fig.update_yaxes(categoryorder="array", categoryarray=order[::-1], title=None)
     fig.update_xaxes(title="在册合作事项数（项）", rangemode="tozero",
                      range=[0, float(top["items"].max()) * 1.15 + 0.5])
@@ -302,9 +303,9 @@ def partner_groups_bar(df: pd.DataFrame, as_of: date, scope: str = "全区", ext
         if part.empty:
             continue
         fig.add_bar(y=part["group_name"], x=part["items"], orientation="h", name=KIND_LABELS[kind],
-                    marker_color=color, customdata=part["group_code"], text=part["items"],
+                    marker_color=color, customdata=part["group_code"], text=part["items"], texttemplate="%{text:,}",
                     textposition="outside", cliponaxis=False,
-                    hovertemplate="%{y}<br>%{x} 项（一项事项在同一分组只计一次）<extra></extra>")
+                    hovertemplate="%{y}<br>%{x:,} 项（一项事项在同一分组只计一次）<extra></extra>")
     fig.update_yaxes(categoryorder="array", categoryarray=order[::-1], title=None)
     fig.update_xaxes(title="在册合作事项数（项）", rangemode="tozero",
                      range=[0, float(df["items"].max()) * 1.15 + 0.5])
@@ -326,8 +327,8 @@ def domestic_partners_bar(df: pd.DataFrame, as_of: date, scope: str = "全区", 
     df = df.sort_values(["items", "partner_code"], ascending=[False, True])
     fig = go.Figure(go.Bar(
         y=df["name"], x=df["items"], orientation="h", marker_color=KIND_COLORS["domestic"],
-        customdata=df["partner_code"], text=df["items"], textposition="outside", cliponaxis=False,
-        hovertemplate="%{y}<br>%{x} 项<extra></extra>", name="国内合作"))
+        customdata=df["partner_code"], text=df["items"], texttemplate="%{text:,}", textposition="outside",
+        cliponaxis=False, hovertemplate="%{y}<br>%{x:,} 项<extra></extra>", name="国内合作"))
     fig.update_yaxes(categoryorder="array", categoryarray=df["name"].tolist()[::-1], title=None)
     fig.update_xaxes(title="在册合作事项数（项）", rangemode="tozero",
                      range=[0, float(df["items"].max()) * 1.15 + 0.5])

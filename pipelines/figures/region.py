@@ -7,7 +7,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .. import geo as _geo
-from ..vocab import STATE_CARRIED, STATE_NOT_REPORTED, STATUS_DONE, STATUS_SUBSET, date_zh, pct
+from ..vocab import (
+    STATE_CARRIED, STATE_NOT_REPORTED, STATUS_DONE, STATUS_SUBSET, date_zh, number, pct, period_end_ticks,
+)
 from .base import (
     NO_DATA_COLOR, SEQUENCE, STATUS_COLORS, TIME_COLOR, _fit_footer, _footer_height, _legend_under_subtitle,
     _map_footer, _map_note, _wrap, empty_figure, finish, nice_scale, subtitle,
@@ -222,7 +224,7 @@ def unit_indicator_heatmap(m: pd.DataFrame, mode: str, title: str, sub: str, not
                 gr.append(None)
                 gt.append("")
             basis = "未报送" if pd.isna(r["value"]) else (
-                f"{int(r['value'])}{r['measure']}（{r['period_label']}" + ("，沿用" if mark else "") + "）")
+                f"{number(r['value'])}{r['measure']}（{r['period_label']}" + ("，沿用" if mark else "") + "）")
             share = "—" if pd.isna(v) else f"{float(v) * 100:.1f}%"
             cr.append([r["unit_name"], r["indicator_name"], basis, share])
         z.append(zr)
@@ -235,7 +237,8 @@ def unit_indicator_heatmap(m: pd.DataFrame, mode: str, title: str, sub: str, not
     hover = "<b>%{customdata[0]}</b> · %{customdata[1]}<br>数值：%{customdata[2]}<br>" + label.replace("（%）", "") \
             + "：%{customdata[3]}<extra></extra>"
     vals = [v for row in z for v in row if v is not None]
-    zmax = max(100.0, max(vals)) if mode == "completion" and vals else (max(vals) if vals else 1.0)
+    hi = max(100.0, max(vals)) if mode == "completion" and vals else (max(vals) if vals else 1.0)
+    zmax, step = nice_scale(0.0, hi)  # the colour bar's top label covers the largest cell
     fig = go.Figure()
     fig.add_trace(go.Heatmap(z=gz, x=x, y=y, text=gtext, texttemplate="%{text}", colorscale=[[0, "#f6f8fa"], [1, "#f6f8fa"]],
                              showscale=False, customdata=custom, hovertemplate=hover, xgap=2, ygap=2,
@@ -243,7 +246,8 @@ def unit_indicator_heatmap(m: pd.DataFrame, mode: str, title: str, sub: str, not
     fig.add_trace(go.Heatmap(z=z, x=x, y=y, text=text, texttemplate="%{text}", colorscale=INDICATOR_HEAT_SCALE, zmin=0,
                              zmax=zmax, customdata=custom, hovertemplate=hover, xgap=2, ygap=2,
                              textfont=dict(size=11), hoverongaps=False,
-                             colorbar=dict(title=dict(text=label, side="right"), thickness=12, len=0.8)))
+                             colorbar=dict(title=dict(text=label, side="right"), thickness=12, len=0.8,
+                                           tick0=0, dtick=step)))
     fig.update_xaxes(side="top", tickangle=0, title=None, showgrid=False, tickfont=dict(size=11))
     fig.update_yaxes(autorange="reversed", title=None, showgrid=False)
     # room for the longest unit name: in the browser automargin alone leaves 「呼和浩特市」 cut at the left
@@ -253,26 +257,13 @@ def unit_indicator_heatmap(m: pd.DataFrame, mode: str, title: str, sub: str, not
 
 
 
-def _half_year_ticks(start: date, end: date) -> tuple[list, list]:
-    import calendar as _cal
-
-    vals, text = [start], [f"{start.year}年初"]
-    y, mth = start.year, 6
-    while date(y, mth, _cal.monthrange(y, mth)[1]) <= end:
-        d = date(y, mth, _cal.monthrange(y, mth)[1])
-        vals.append(d)
-        text.append(f"{y}年底" if mth == 12 else f"{y}年{mth}月底")
-        y, mth = (y + 1, 6) if mth == 12 else (y, 12)
-    return vals, text
-
-
 def _series_hover(s: pd.DataFrame) -> list[str]:
     out = []
     for r in s.itertuples():
         lines = [f"<b>{date_zh(r.as_of)}</b>",
-                 "累计值：" + ("无数据" if pd.isna(r.value) else f"{int(r.value)}{r.measure}"),
+                 "累计值：" + ("无数据" if pd.isna(r.value) else f"{number(r.value)}{r.measure}"),
                  f"完成率：{pct(r.completion_rate)}　时间进度：{pct(r.time_progress)}",
-                 f"按时间进度应达到：{r.planned_value:.1f}{r.measure}",
+                 f"按时间进度应达到：{number(r.planned_value, 1)}{r.measure}",
                  f"依据：{r.units_current}个单位当期报送"
                  + (f"，{r.units_carried}个沿用更早报告期" if r.units_carried else "")
                  + (f"，{r.units_missing}个未报" if r.units_missing else "")]
@@ -294,7 +285,7 @@ def trend_chart(s: pd.DataFrame, proj: dict | None, plan_start: date, plan_end: 
     measure = first["measure"] if first is not None else ""
     title = f"{scope}{name}：实际进展与计划进度"
     sub = subtitle(scope, as_of, None if first is None else
-                   f"{plan_end.year}年目标 {int(first['target'])}{measure}，基期值 {int(first['baseline'])}{measure}")
+                   f"{plan_end.year}年目标 {number(first['target'])}{measure}，基期值 {number(first['baseline'])}{measure}")
     if first is None or s["value"].isna().all():
         return empty_figure(title, sub, "所选范围内尚无该指标的报送数据", height=480)
     b, t = float(first["baseline"]), float(first["target"])
@@ -312,7 +303,7 @@ def trend_chart(s: pd.DataFrame, proj: dict | None, plan_start: date, plan_end: 
                         name="时间进度" if rate else "按时间进度应达到（基期值→目标值）",
                         line=dict(color=TIME_COLOR, dash="dash", width=2), hoverinfo="skip")
         fig.add_hline(y=y_of(t), line=dict(color=STATUS_COLORS[STATUS_DONE], width=1.5, dash="dot"),
-                      annotation_text=("目标 100%" if rate else f"目标 {int(t)}{measure}"),
+                      annotation_text=("目标 100%" if rate else f"目标 {number(t)}{measure}"),
                       annotation_position="top left", annotation_font=dict(color=STATUS_COLORS[STATUS_DONE]))
     s = s.sort_values("as_of")
     partial = ((s["units_carried"] > 0) | (s["units_missing"] > 0)).tolist()
@@ -322,7 +313,7 @@ def trend_chart(s: pd.DataFrame, proj: dict | None, plan_start: date, plan_end: 
         line=dict(color=SEQUENCE[0], width=3),
         marker=dict(size=[8] + [10] * len(s), symbol=["diamond"] + ["circle-open" if p else "circle" for p in partial],
                     color=SEQUENCE[0], line=dict(width=2, color=SEQUENCE[0])),
-        customdata=[f"<b>{date_zh(plan_start)}（计划起点）</b><br>基期值：{int(b)}{measure}"] + _series_hover(s),
+        customdata=[f"<b>{date_zh(plan_start)}（计划起点）</b><br>基期值：{number(b)}{measure}"] + _series_hover(s),
         hovertemplate="%{customdata}<extra></extra>",
     )
     if proj is not None and not proj.get("finished") and proj.get("value") is not None:
@@ -335,17 +326,18 @@ def trend_chart(s: pd.DataFrame, proj: dict | None, plan_start: date, plan_end: 
                 continue
             fig.add_scatter(x=[last_x, plan_end], y=[last_y, y_of(p)], mode="lines+markers+text", name=label,
                             line=dict(color=color, dash=dash, width=2), marker=dict(size=[0, 9], color=color),
-                            text=["", f"约{int(p)}{measure}" if not rate else f"{y_of(p):.0f}%"],
+                            text=["", f"约{number(p)}{measure}" if not rate else f"{y_of(p):.0f}%"],
                             textposition="top right" if key == higher else "bottom right",
                             textfont=dict(color=color), cliponaxis=False,
-                            hovertemplate=f"{label}：到{date_zh(plan_end)}约{int(p)}{measure}<extra></extra>")
-    tv, tt = _half_year_ticks(plan_start, plan_end)
+                            hovertemplate=f"{label}：到{date_zh(plan_end)}约{number(p)}{measure}<extra></extra>")
+    # ticks at the period ends, the axis stops at the plan's end (projection labels run into the margin)
+    tv, tt = period_end_ticks(plan_start, plan_end)
     fig.update_xaxes(title="报告期末", tickvals=tv, ticktext=tt, range=[plan_start - pd.Timedelta(days=40),
-                                                                    plan_end + pd.Timedelta(days=110)])
+                                                                    plan_end + pd.Timedelta(days=8)])
     fig.update_yaxes(title=("占全区目标（%）" if subset else "完成率（%）") if rate else f"累计值（{measure}）",
                      rangemode="tozero")
     height = 560
-    fig.update_layout(margin=dict(t=135), legend=_legend_under_subtitle(height))
+    fig.update_layout(margin=dict(t=135, r=90), legend=_legend_under_subtitle(height))
     foot = "空心点：该期有单位沿用更早报告期的数字或未报送（悬停查看）" + (f"；{note}" if note else "")
     if subset:
         foot += "<br>所选单位的合计：目标未分解到单位，不画时间进度线和目标线"
@@ -398,8 +390,9 @@ def trend_small_multiples(series: pd.DataFrame, as_of: date, scope: str = "全�
     for st_ in [x for x in STATUS_COLORS if x in seen]:
         fig.add_scatter(x=[None], y=[None], mode="markers", name=st_, marker=dict(color=STATUS_COLORS[st_], size=9),
                         showlegend=True, hoverinfo="skip")
-    fig.update_xaxes(tick0=date(start.year, 1, 1), dtick="M12", tickformat="%Y年", tickfont=dict(size=10),
-                     range=[start - pd.Timedelta(days=30), end + pd.Timedelta(days=30)])
+    tv, tt = period_end_ticks(start, end, months=12)  # year ends: a small panel has room for four labels
+    fig.update_xaxes(tickvals=tv, ticktext=tt, tickfont=dict(size=10),
+                     range=[start - pd.Timedelta(days=30), end + pd.Timedelta(days=8)])
     fig.update_yaxes(range=[0, min(top, 250)], ticksuffix="%", tickfont=dict(size=10))
     for a in fig.layout.annotations:
         a.font = dict(size=12)
