@@ -1,4 +1,5 @@
-"""系统管理 (administrators only): accounts, the 操作日志, aliases for names uploads fail on, reporting settings.
+"""系统管理 (administrators only): accounts, the 操作日志, aliases for names uploads fail on, reporting settings,
+the plan's baselines, targets and targets split to units.
 
 Every change goes through a pipelines function that takes the acting account and
 refuses anyone but an administrator (a direct URL to this page by anyone else is
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import pandas as pd
 import streamlit as st
 
 from pipelines import accounts, admin, audit, store
 from pipelines.export import XLSX_MIME, write_workbook
+from pipelines.reference import plan_file
 from pipelines.vocab import FREQUENCIES, FREQUENCY_WORDS, deadline_days, reporting_frequency
 from ui import auth
 from ui.common import db_path, esc, reference, show_table
@@ -24,7 +27,7 @@ st.session_state.setdefault(MSG, [])
 
 st.title("系统管理")
 account = auth.login_required(accounts.ADMINISTER)
-st.caption("账户、操作日志、名称别名和报送设置。每项修改立即生效，并记入操作日志。")
+st.caption("账户、操作日志、名称别名、报送设置和计划目标。每项修改立即生效，并记入操作日志。")
 admin.apply_from(db, ref)
 
 for kind, text in st.session_state[MSG]:
@@ -37,15 +40,17 @@ def _do(fn, ok: str) -> None:
     who = auth.current_account()
     try:
         with store.connect(db, write=True, on_wait=None) as con:
-            fn(con, who)
+            result = fn(con, who)
     except (ValueError, accounts.PermissionDenied, store.BusyError) as exc:
         st.session_state[MSG].append(("error", esc(exc)))
         return
     st.cache_data.clear()
     st.session_state[MSG].append(("success", ok))
+    if isinstance(result, list):  # warnings the change leaves (allocations that do not add up)
+        st.session_state[MSG].extend(("warning", esc(w)) for w in result)
 
 
-tab_users, tab_log, tab_alias, tab_settings = st.tabs(["账户", "操作日志", "名称别名", "报送设置"])
+tab_users, tab_log, tab_alias, tab_settings, tab_plan = st.tabs(["账户", "操作日志", "名称别名", "报送设置", "计划目标"])
 
 # --------------------------------------------------------------------------
 with tab_users:
@@ -198,4 +203,95 @@ with tab_settings:
                 admin.set_setting(con, who, "reporting_frequency", freq, ref)
         _do(change, "报送设置已保存。")
         st.rerun()
-    st.caption("计划的基期值、目标值和任务分解（allocations）仍在 data/plans/ 的计划文件中修改（见 README「扩充参考数据」）。")
+    st.caption("计划的基期值、目标值和任务分解在「计划目标」中修改。")
+
+# --------------------------------------------------------------------------
+with tab_plan:
+    plan = ref.plan
+    st.caption(f"{esc(plan.name)}的全区基期值、目标值和分解到各单位的目标（任务分解）。计划文件 data/plans/{esc(plan.id)}.yaml "
+               "不变，修改保存在数据库中（备份包含），立即用于各页面、简报和命令行，并记入操作日志。清空一格即恢复计划文件中的值。")
+    rev = st.session_state.setdefault("plan_rev", 0)  # a new editor after each save: no edits left over
+    with store.connect(db) as con:
+        table = admin.plan_table(con, ref)
+        changed = admin.plan_changes(con, ref)
+
+    st.markdown("**全区基期值和目标值**")
+    cols = {"indicator_code": "编码", "name": "指标", "measure": "计量单位", "kind": "类型",
+            "file_baseline": "计划文件基期值", "baseline": "基期值", "file_target": "计划文件目标值", "target": "目标值",
+            "changed_by": "修改人", "changed_at": "修改时间"}
+    view = table.assign(kind=table["kind"].map({"stock": "存量", "flow": "新增"}).fillna(table["kind"]))
+    view = view[list(cols)].rename(columns=cols)
+    whole = {"min_value": 0, "step": 1, "format": "%d"}
+    edited = st.data_editor(
+        view, key=f"plan_editor_{rev}", hide_index=True, width="stretch", num_rows="fixed",
+        disabled=[c for c in view.columns if c not in ("基期值", "目标值")],
+        column_config={"基期值": st.column_config.NumberColumn("基期值", help="存量指标计划开始时的数量；新增指标为0", **whole),
+                       "目标值": st.column_config.NumberColumn("目标值", help="计划期末全区应达到的数量", **whole),
+                       "计划文件基期值": st.column_config.NumberColumn(format="%d"),
+                       "计划文件目标值": st.column_config.NumberColumn(format="%d"),
+                       "修改时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+    if st.button("保存基期值和目标值", key="plan_save", type="primary"):
+        edits = admin.edits_of_plan_table(ref, edited.rename(columns={v: k for k, v in cols.items()}))
+        if edits:
+            _do(lambda con, who: admin.set_plan_values(con, who, ref, edits), f"已保存{len(edits)}处修改。")
+            st.session_state["plan_rev"] = rev + 1
+        else:
+            st.session_state[MSG].append(("info", "没有修改。"))
+        st.rerun()
+
+    st.markdown("**任务分解：各单位的分解目标**")
+    st.caption("每行一个单位，每列一个指标；空格表示该单位没有这项指标的分解目标。各单位合计与全区目标不一致时可以保存，"
+               "下方会提示相差多少。按盟市页的各单位完成率以这里的分解目标计算。")
+    ind = plan.indicators
+    labels = dict(zip(ind["code"], ind["short_name"]))
+    matrix = admin.allocation_matrix(ref)
+    shown = matrix.rename(index=ref.unit_name, columns=labels)
+    shown.index.name = "单位"
+    edited_alloc = st.data_editor(
+        shown, key=f"alloc_editor_{rev}", width="stretch", num_rows="fixed",
+        column_config={labels[c]: st.column_config.NumberColumn(labels[c], help=ind.set_index("code").loc[c, "name"],
+                                                                **whole) for c in ind["code"]})
+    if st.button("保存任务分解", key="alloc_save", type="primary"):
+        back = pd.DataFrame(edited_alloc.to_numpy(), index=matrix.index, columns=matrix.columns)
+        edits = admin.edits_of_allocation_matrix(ref, back)
+        if edits:
+            _do(lambda con, who: admin.set_plan_values(con, who, ref, edits), f"已保存{len(edits)}处分解目标。")
+            st.session_state["plan_rev"] = rev + 1
+        else:
+            st.session_state[MSG].append(("info", "没有修改。"))
+        st.rerun()
+    summary = admin.allocation_summary(ref)
+    if summary.empty:
+        st.info("本计划尚未把目标分解到各单位：按盟市页因此只显示各单位占全区的比例，不显示各单位完成率。")
+    else:
+        show_table(summary.rename(columns={"name": "指标", "target": "全区目标", "allocated": "各单位分解合计",
+                                           "units": "已分解单位数", "difference": "相差"})
+                   [["指标", "全区目标", "各单位分解合计", "已分解单位数", "相差"]], key="admin_alloc_summary")
+        for w in admin.allocation_warnings(ref):
+            st.warning(esc(w), icon=":material/warning:")
+    file_alloc = admin.allocation_matrix(ref, plan_file(plan.id))
+    if file_alloc.notna().any().any():
+        with st.expander("计划文件中的任务分解"):
+            show_table(file_alloc.dropna(how="all").dropna(axis=1, how="all").rename(index=ref.unit_name,
+                                                                                   columns=labels),
+                       key="admin_alloc_file")
+
+    st.markdown("**已修改的值**")
+    if changed.empty:
+        st.caption("没有修改：各值均为计划文件中的值。")
+    else:
+        show_table(pd.DataFrame({
+            "类别": changed["kind_zh"], "对象": changed["what"],
+            "计划文件中的值": changed["file_value"].map(lambda v: "—" if v is None or pd.isna(v) else f"{v:,.0f}"),
+            "现值": changed["value"].map(lambda v: f"{v:,.0f}"),
+            "修改人": changed["changed_by"], "修改时间": changed["changed_at"],
+        }), key="admin_plan_changes")
+        c1, c2 = st.columns([3, 1])
+        pick = c1.selectbox("恢复为计划文件中的值", changed.index.tolist(), key="plan_reset_pick",
+                            format_func=lambda i: changed.loc[i, "what"])
+        if c2.button("恢复", key="plan_reset"):
+            r = changed.loc[pick]
+            _do(lambda con, who: admin.reset_plan_value(con, who, ref, r["kind"], r["indicator_code"], r["unit_code"]),
+                f"{esc(r['what'])}已恢复为计划文件中的值。")
+            st.session_state["plan_rev"] = rev + 1
+            st.rerun()

@@ -76,7 +76,7 @@ filters.url_set("region", "indicator", indicator)
 allocated = q(queries.allocated_indicators)
 shown = measure
 if measure == "rate" and indicator not in allocated:
-    st.info(f"本计划尚未把「{IND.loc[indicator, 'name']}」的目标分解到各盟市（计划文件的「任务分解」allocations 未设置），"
+    st.info(f"本计划尚未把「{IND.loc[indicator, 'name']}」的目标分解到各盟市（管理员可在「系统管理 → 计划目标」中把目标分解到各盟市），"
             "各盟市没有自己的目标，无法计算各盟市完成率。下面改为显示**各盟市占全区合计的比例**；也可改看「累计值」。"
             "全区的完成率见「总览」页。", icon=":material/info:")
     shown = "share"
@@ -244,7 +244,7 @@ else:
     mrow = matrix[matrix["unit_code"] == code].set_index("indicator_code")
     has_alloc = table["target"].notna().any()
     if not has_alloc:
-        st.caption("本计划尚未把目标分解到各盟市，因此该单位没有自己的目标和完成率；"
+        st.caption("本计划尚未把目标分解到各盟市（管理员可在「系统管理 → 计划目标」中分解），因此该单位没有自己的目标和完成率；"
                    "「占全区目标」= 该单位累计值 ÷ 全区目标值，表示它对全区目标的贡献。")
     show = pd.DataFrame({
         "编码": table["indicator_code"],

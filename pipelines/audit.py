@@ -22,7 +22,8 @@ ACTION_ZH = {
     "restored": "恢复为当前版本", "archive": "归档数据库", "export": "导出数据", "backup": "备份",
     "denied": "拒绝操作", "user_add": "新建账户", "user_passwd": "修改口令", "user_disable": "停用账户",
     "user_enable": "启用账户", "user_role": "修改角色", "user_unlock": "解锁账户",
-    "alias_add": "增加别名", "setting": "修改设置", "allocation": "修改目标分解", "baseline": "修改基期值",
+    "alias_add": "增加别名", "setting": "修改设置", "allocation": "修改目标分解", "baseline": "修改基期值", "target": "修改目标值",
+    "plan_reset": "恢复计划文件值",
     "migration": "数据库升级",
 }
 COLUMNS_ZH = {"event_id": "序号", "event_at": "时间", "account": "账户", "role": "角色", "action_zh": "操作",

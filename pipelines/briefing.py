@@ -232,9 +232,10 @@ def build_pack(data: BriefingData, ref: Reference | None = None) -> Pack:
 
 
 def pack_for(db: str | Path, as_of: date, unit: str | None = None) -> Pack:
+    from .admin import reference_for
     from .store import connect
 
-    ref = load_reference()
+    ref = reference_for(db)  # with the plan values changed on 系统管理 (the page has them already)
     with connect(db) as con:
         data = gather(con, as_of, unit, ref)
     return build_pack(data, ref)

@@ -215,6 +215,13 @@ def _load_plan(plan_id: str) -> Plan:
     )
 
 
+@functools.lru_cache(maxsize=4)
+def plan_file(plan_id: str) -> Plan:
+    """The plan as its file says, before any change an administrator stored in the database
+    (pipelines/admin.py lays those over ``load_reference().plan``; this one is never changed)."""
+    return _load_plan(plan_id)
+
+
 def _bool(col: pd.Series) -> pd.Series:
     return col.str.strip().str.lower().isin(["true", "1", "yes", "是"])
 

@@ -265,7 +265,7 @@ def test_only_an_admin_opens_the_admin_page_even_by_url(monkeypatch, db):
         assert not at.tabs and not at.button and not at.text_input and not at.selectbox
         assert any("没有「系统管理」的权限" in w.value for w in at.warning)
     at = open_page(monkeypatch, db, page="pages/admin.py", user="admin1")
-    assert [t.label for t in at.tabs] == ["账户", "操作日志", "名称别名", "报送设置"]
+    assert [t.label for t in at.tabs] == ["账户", "操作日志", "名称别名", "报送设置", "计划目标"]
 
 
 def test_admin_alias_takes_effect_at_once_and_collisions_are_refused(monkeypatch, db):

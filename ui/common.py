@@ -125,13 +125,19 @@ def show_failure(exc: BaseException, context: str = "") -> None:
     st.error(log_failure(exc, context), icon=":material/error:")
 
 
-@st.cache_resource
+_APPLIED: dict[int, tuple] = {}  # id(reference) -> (database, data version) whose additions it holds
+
+
 def reference() -> Reference:
-    """The reference data with the aliases and settings administrators added (系统管理) laid over it."""
+    """The reference data with what administrators changed (系统管理: aliases, settings, plan values) laid
+    over it. Laid again whenever the database changes (another process may have changed them); the
+    系统管理 page lays a change over it at once."""
     from pipelines import admin
 
     ref = load_reference()
-    admin.apply_from(db_path(), ref)
+    key = (str(db_path()), data_key())
+    if _APPLIED.get(id(ref)) != key and admin.apply_from(db_path(), ref):
+        _APPLIED[id(ref)] = key
     return ref
 
 

@@ -25,9 +25,9 @@ def run(args, ap) -> int:
     from ..briefing import write_pack
     from ..cli import print_json
     from ..progress import scope_arguments
-    from ..reference import load_reference
+    from ..admin import reference_for
 
-    as_of, unit = scope_arguments(ap, args, load_reference())
+    as_of, unit = scope_arguments(ap, args, reference_for(args.db))
     paths = write_pack(args.db, as_of, unit, Path(args.out))
     if args.json:
         print_json({"as_of": as_of.isoformat(), "unit": unit, "files": [str(p) for p in paths]})

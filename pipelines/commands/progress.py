@@ -17,10 +17,10 @@ def arguments(ap) -> None:
 def run(args, ap) -> int:
     from ..cli import print_json
     from ..progress import progress_json, progress_table, progress_text, return_basis, scope_arguments
-    from ..reference import load_reference
+    from ..admin import reference_for
     from ..store import connect
 
-    ref = load_reference()
+    ref = reference_for(args.db)  # with the plan values and settings changed on 系统管理
     as_of, unit = scope_arguments(ap, args, ref)
     with connect(args.db) as con:
         table = progress_table(con, as_of, unit=unit, ref=ref)

@@ -23,10 +23,12 @@ def run(args, ap) -> int:
     except ValueError:
         ap.error(f"无法识别日期「{args.today}」，请写成 2021-03-01")
 
+    from ..admin import reference_for
     from ..cli import print_json
     from ..reporting import reporting_json, reporting_matrix, reporting_text
     from ..store import connect
 
+    reference_for(args.db)  # the deadline and frequency set on 系统管理
     with connect(args.db) as con:
         m = reporting_matrix(con, today, args.deadline_days)
     if args.json:

@@ -26,10 +26,10 @@ def run(args, ap) -> int:
 
     from ..cli import print_json
     from ..normalise import parse_period
-    from ..reference import load_reference
+    from ..admin import reference_for
     from ..template import build_template
 
-    ref = load_reference()
+    ref = reference_for(args.db)
     m = ref.lookups["unit"].resolve(args.unit)
     if not m.ok:
         if m.candidates or m.note:

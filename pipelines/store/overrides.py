@@ -40,3 +40,24 @@ def latest_settings(con) -> list[tuple[str, str]]:
     """(key, value) of the latest change of every setting."""
     return con.execute("""SELECT key, value FROM (SELECT *, row_number() OVER (PARTITION BY key ORDER BY changed_at DESC)
                           AS rn FROM setting_overrides) WHERE rn = 1""").fetchall()
+
+
+def insert_plan_value(con, plan_id: str, kind: str, indicator_code: str, unit_code: str | None,
+                      value: float | None, at: datetime, by: str | None) -> None:
+    """One change of a plan value (``value`` None: back to the plan file's value). Each row is later than
+    every earlier one, so the latest row of a value is its current state even within one clock tick."""
+    con.execute("""INSERT INTO plan_overrides
+                   SELECT ?, ?, ?, ?, ?, greatest(?::TIMESTAMP, (SELECT max(changed_at) + INTERVAL 1 MICROSECOND
+                                                                FROM plan_overrides)), ?""",
+                [plan_id, kind, indicator_code, unit_code, value, at, by])
+
+
+def plan_values(con, plan_id: str) -> pd.DataFrame:
+    """The latest change of every plan value of ``plan_id`` that is overridden now (value not NULL):
+    kind, indicator_code, unit_code, value, changed_at, changed_by."""
+    return con.execute("""
+        SELECT kind, indicator_code, unit_code, value, changed_at, changed_by FROM (
+            SELECT *, row_number() OVER (PARTITION BY kind, indicator_code, unit_code ORDER BY changed_at DESC) AS rn
+            FROM plan_overrides WHERE plan_id = ?)
+        WHERE rn = 1 AND value IS NOT NULL
+        ORDER BY kind, indicator_code, unit_code""", [plan_id]).df()
