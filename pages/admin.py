@@ -35,19 +35,20 @@ for kind, text in st.session_state[MSG]:
 st.session_state[MSG] = []
 
 
-def _do(fn, ok: str) -> None:
-    """Run one change in a write transaction as the account logged in at the time of the click."""
+def _do(fn, ok: str) -> bool:
+    """Run one change in a write transaction as the account logged in at the time of the click; -> done."""
     who = auth.current_account()
     try:
         with store.connect(db, write=True, on_wait=None) as con:
             result = fn(con, who)
     except (ValueError, accounts.PermissionDenied, store.BusyError) as exc:
         st.session_state[MSG].append(("error", esc(exc)))
-        return
+        return False
     st.cache_data.clear()
     st.session_state[MSG].append(("success", ok))
     if isinstance(result, list):  # warnings the change leaves (allocations that do not add up)
         st.session_state[MSG].extend(("warning", esc(w)) for w in result)
+    return True
 
 
 tab_users, tab_log, tab_alias, tab_settings, tab_plan = st.tabs(["账户", "操作日志", "名称别名", "报送设置", "计划目标"])
@@ -211,6 +212,14 @@ with tab_plan:
     st.caption(f"{esc(plan.name)}的全区基期值、目标值和分解到各单位的目标（任务分解）。计划文件 data/plans/{esc(plan.id)}.yaml "
                "不变，修改保存在数据库中（备份包含），立即用于各页面、简报和命令行，并记入操作日志。清空一格即恢复计划文件中的值。")
     rev = st.session_state.setdefault("plan_rev", 0)  # a new editor after each save: no edits left over
+
+    def _save_plan(edits: list, ok: str) -> None:
+        """Save the edits of a table (kept in the editor when refused, to be corrected)."""
+        if not edits:
+            st.session_state[MSG].append(("info", "没有修改。"))
+        elif _do(lambda con, who: admin.set_plan_values(con, who, ref, edits), ok):
+            st.session_state["plan_rev"] = rev + 1
+        st.rerun()
     with store.connect(db) as con:
         table = admin.plan_table(con, ref)
         changed = admin.plan_changes(con, ref)
@@ -232,12 +241,7 @@ with tab_plan:
                        "修改时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
     if st.button("保存基期值和目标值", key="plan_save", type="primary"):
         edits = admin.edits_of_plan_table(ref, edited.rename(columns={v: k for k, v in cols.items()}))
-        if edits:
-            _do(lambda con, who: admin.set_plan_values(con, who, ref, edits), f"已保存{len(edits)}处修改。")
-            st.session_state["plan_rev"] = rev + 1
-        else:
-            st.session_state[MSG].append(("info", "没有修改。"))
-        st.rerun()
+        _save_plan(edits, f"已保存{len(edits)}处修改。")
 
     st.markdown("**任务分解：各单位的分解目标**")
     st.caption("每行一个单位，每列一个指标；空格表示该单位没有这项指标的分解目标。各单位合计与全区目标不一致时可以保存，"
@@ -254,12 +258,7 @@ with tab_plan:
     if st.button("保存任务分解", key="alloc_save", type="primary"):
         back = pd.DataFrame(edited_alloc.to_numpy(), index=matrix.index, columns=matrix.columns)
         edits = admin.edits_of_allocation_matrix(ref, back)
-        if edits:
-            _do(lambda con, who: admin.set_plan_values(con, who, ref, edits), f"已保存{len(edits)}处分解目标。")
-            st.session_state["plan_rev"] = rev + 1
-        else:
-            st.session_state[MSG].append(("info", "没有修改。"))
-        st.rerun()
+        _save_plan(edits, f"已保存{len(edits)}处分解目标。")
     summary = admin.allocation_summary(ref)
     if summary.empty:
         st.info("本计划尚未把目标分解到各单位：按盟市页因此只显示各单位占全区的比例，不显示各单位完成率。")
@@ -291,7 +290,8 @@ with tab_plan:
                             format_func=lambda i: changed.loc[i, "what"])
         if c2.button("恢复", key="plan_reset"):
             r = changed.loc[pick]
-            _do(lambda con, who: admin.reset_plan_value(con, who, ref, r["kind"], r["indicator_code"], r["unit_code"]),
-                f"{esc(r['what'])}已恢复为计划文件中的值。")
-            st.session_state["plan_rev"] = rev + 1
+            if _do(lambda con, who: admin.reset_plan_value(con, who, ref, r["kind"], r["indicator_code"],
+                                                           r["unit_code"]),
+                   f"{esc(r['what'])}已恢复为计划文件中的值。"):
+                st.session_state["plan_rev"] = rev + 1
             st.rerun()
