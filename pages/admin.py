@@ -18,7 +18,7 @@ from pipelines.export import XLSX_MIME, write_workbook
 from pipelines.reference import plan_file
 from pipelines.vocab import FREQUENCIES, FREQUENCY_WORDS, deadline_days, reporting_frequency
 from ui import auth
-from ui.common import db_path, esc, reference, show_table
+from ui.common import db_path, esc, reference, show_table, table_height
 
 ref = reference()
 db = db_path()
@@ -51,7 +51,9 @@ def _do(fn, ok: str) -> bool:
     return True
 
 
-tab_users, tab_log, tab_alias, tab_settings, tab_plan = st.tabs(["账户", "操作日志", "名称别名", "报送设置", "计划目标"])
+# after a save the page is built anew (the messages above move the tabs): open the tab the change was made in
+tab_users, tab_log, tab_alias, tab_settings, tab_plan = st.tabs(["账户", "操作日志", "名称别名", "报送设置", "计划目标"],
+                                                                default=st.session_state.pop("admin_tab", None))
 
 # --------------------------------------------------------------------------
 with tab_users:
@@ -215,6 +217,7 @@ with tab_plan:
 
     def _save_plan(edits: list, ok: str) -> None:
         """Save the edits of a table (kept in the editor when refused, to be corrected)."""
+        st.session_state["admin_tab"] = "计划目标"
         if not edits:
             st.session_state[MSG].append(("info", "没有修改。"))
         elif _do(lambda con, who: admin.set_plan_values(con, who, ref, edits), ok):
@@ -228,17 +231,19 @@ with tab_plan:
     cols = {"indicator_code": "编码", "name": "指标", "measure": "计量单位", "kind": "类型",
             "file_baseline": "计划文件基期值", "baseline": "基期值", "file_target": "计划文件目标值", "target": "目标值",
             "changed_by": "修改人", "changed_at": "修改时间"}
-    view = table.assign(kind=table["kind"].map({"stock": "存量", "flow": "新增"}).fillna(table["kind"]))
+    view = table.assign(kind=table["kind"].map({"stock": "存量", "flow": "新增"}).fillna(table["kind"]),
+                        changed_by=table["changed_by"].fillna(""),
+                        changed_at=table["changed_at"].map(lambda t: "" if pd.isna(t) else f"{t:%Y-%m-%d %H:%M}"))
     view = view[list(cols)].rename(columns=cols)
     whole = {"min_value": 0, "step": 1, "format": "%d"}
     edited = st.data_editor(
         view, key=f"plan_editor_{rev}", hide_index=True, width="stretch", num_rows="fixed",
+        height=table_height(len(view), cap=None),
         disabled=[c for c in view.columns if c not in ("基期值", "目标值")],
         column_config={"基期值": st.column_config.NumberColumn("基期值", help="存量指标计划开始时的数量；新增指标为0", **whole),
                        "目标值": st.column_config.NumberColumn("目标值", help="计划期末全区应达到的数量", **whole),
                        "计划文件基期值": st.column_config.NumberColumn(format="%d"),
-                       "计划文件目标值": st.column_config.NumberColumn(format="%d"),
-                       "修改时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+                       "计划文件目标值": st.column_config.NumberColumn(format="%d")})
     if st.button("保存基期值和目标值", key="plan_save", type="primary"):
         edits = admin.edits_of_plan_table(ref, edited.rename(columns={v: k for k, v in cols.items()}))
         _save_plan(edits, f"已保存{len(edits)}处修改。")
@@ -249,14 +254,15 @@ with tab_plan:
     ind = plan.indicators
     labels = dict(zip(ind["code"], ind["short_name"]))
     matrix = admin.allocation_matrix(ref)
-    shown = matrix.rename(index=ref.unit_name, columns=labels)
-    shown.index.name = "单位"
+    alloc_view = matrix.rename(columns=labels)
+    alloc_view.insert(0, "单位", [ref.unit_name(c) for c in matrix.index])
     edited_alloc = st.data_editor(
-        shown, key=f"alloc_editor_{rev}", width="stretch", num_rows="fixed",
+        alloc_view, key=f"alloc_editor_{rev}", width="stretch", num_rows="fixed", hide_index=True, disabled=["单位"],
+        height=table_height(len(alloc_view), cap=None),
         column_config={labels[c]: st.column_config.NumberColumn(labels[c], help=ind.set_index("code").loc[c, "name"],
                                                                 **whole) for c in ind["code"]})
     if st.button("保存任务分解", key="alloc_save", type="primary"):
-        back = pd.DataFrame(edited_alloc.to_numpy(), index=matrix.index, columns=matrix.columns)
+        back = pd.DataFrame(edited_alloc.drop(columns="单位").to_numpy(), index=matrix.index, columns=matrix.columns)
         edits = admin.edits_of_allocation_matrix(ref, back)
         _save_plan(edits, f"已保存{len(edits)}处分解目标。")
     summary = admin.allocation_summary(ref)
@@ -289,6 +295,7 @@ with tab_plan:
         pick = c1.selectbox("恢复为计划文件中的值", changed.index.tolist(), key="plan_reset_pick",
                             format_func=lambda i: changed.loc[i, "what"])
         if c2.button("恢复", key="plan_reset"):
+            st.session_state["admin_tab"] = "计划目标"
             r = changed.loc[pick]
             if _do(lambda con, who: admin.reset_plan_value(con, who, ref, r["kind"], r["indicator_code"],
                                                            r["unit_code"]),

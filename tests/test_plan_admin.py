@@ -222,7 +222,7 @@ def test_admin_page_shows_the_plan_files_values_beside_the_changes_and_resets_th
     changed = next(d.value for d in at.dataframe if "计划文件中的值" in d.value.columns)
     assert set(changed["对象"]) == {"国家级国际科技合作基地的目标值", "包头市·国际国内科技合作项目的分解目标"}
 
-    alloc = next(d.value for d in at.dataframe if "科技合作项目" in d.value.columns)
+    alloc = next(d.value for d in at.dataframe if "科技合作项目" in d.value.columns).set_index("单位")
     assert alloc.loc["包头市", "科技合作项目"] == 40 and alloc["科技合作项目"].notna().sum() == 1
     at.selectbox(key="plan_reset_pick").set_value(
         next(i for i in range(len(changed)) if changed.iloc[i]["对象"] == "国家级国际科技合作基地的目标值"))
