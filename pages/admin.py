@@ -258,6 +258,7 @@ with tab_plan:
     alloc_view.insert(0, "单位", [ref.unit_name(c) for c in matrix.index])
     edited_alloc = st.data_editor(
         alloc_view, key=f"alloc_editor_{rev}", width="stretch", num_rows="fixed", hide_index=True, disabled=["单位"],
+        placeholder="",
         height=table_height(len(alloc_view), cap=None),
         column_config={labels[c]: st.column_config.NumberColumn(labels[c], help=ind.set_index("code").loc[c, "name"],
                                                                 **whole) for c in ind["code"]})
@@ -271,7 +272,8 @@ with tab_plan:
     else:
         show_table(summary.rename(columns={"name": "指标", "target": "全区目标", "allocated": "各单位分解合计",
                                            "units": "已分解单位数", "difference": "相差"})
-                   [["指标", "全区目标", "各单位分解合计", "已分解单位数", "相差"]], key="admin_alloc_summary")
+                   [["指标", "全区目标", "各单位分解合计", "已分解单位数", "相差"]], key="admin_alloc_summary",
+                   hide_index=True)
         for w in admin.allocation_warnings(ref):
             st.warning(esc(w), icon=":material/warning:")
     file_alloc = admin.allocation_matrix(ref, plan_file(plan.id))
@@ -290,7 +292,7 @@ with tab_plan:
             "计划文件中的值": changed["file_value"].map(lambda v: "—" if v is None or pd.isna(v) else f"{v:,.0f}"),
             "现值": changed["value"].map(lambda v: f"{v:,.0f}"),
             "修改人": changed["changed_by"], "修改时间": changed["changed_at"],
-        }), key="admin_plan_changes")
+        }), key="admin_plan_changes", hide_index=True)
         c1, c2 = st.columns([3, 1])
         pick = c1.selectbox("恢复为计划文件中的值", changed.index.tolist(), key="plan_reset_pick",
                             format_func=lambda i: changed.loc[i, "what"])

@@ -194,9 +194,10 @@ def test_region_page_shows_the_units_own_rate_after_an_admin_allocates(demo, mon
     assert "尚未把" in texts(at, "info") and "分解目标" not in at.dataframe[0].value.columns
 
     boss = account(demo, "admin1")
-    with store.connect(demo, write=True) as con:
-        admin.set_plan_values(con, boss, load_reference(), [
+    with store.connect(demo, write=True) as con:  # as another process would: only the database has the change
+        admin.set_plan_values(con, boss, fresh_ref(), [
             PlanChange("allocation", "I04", 10, u) for u in load_reference().unit_codes])
+    assert load_reference().plan.allocations.empty
     at = open_region(monkeypatch, demo, "region", as_of="2019-12-31", measure="rate", indicator="I04", unit=BAOTOU)
     assert "尚未把" not in texts(at, "info") and "尚未把" not in texts(at, "caption")
     assert any("完成率（对各自分解目标）" in t for t in titles(at))
