@@ -31,6 +31,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Callable
 
 import pandas as pd
@@ -229,12 +230,22 @@ def _tweak(data: bytes, edits: dict[tuple[str, str], object]) -> bytes:
     return buf.getvalue()
 
 
-def demo_returns(ref: Reference | None = None, seed: int = SEED):
-    """Yield (file_name, bytes, received_at) for every demo return, in load order."""
-    from .template import guide_text, write_return
+@dataclass
+class _Spec:
+    """One demo return to write, every random choice already made."""
 
-    ref = ref or load_reference()
-    guide = guide_text(ref)  # the same filling guide in every return: built once
+    unit: str
+    period: Period
+    values: dict[str, int]
+    rows: pd.DataFrame
+    filler: str
+    phone: str
+    received: datetime
+    name: str
+
+
+def _specs(ref: Reference, seed: int) -> list[_Spec]:
+    """Every demo return in load order, as what to write (the random draws, in one sequence)."""
     rng = random.Random(seed + 1)
     items = generate_items(ref, seed)
     names = dict(zip(ref.units["code"], ref.units["name"]))
@@ -247,22 +258,108 @@ def demo_returns(ref: Reference | None = None, seed: int = SEED):
             values, rows = unit_return(items, unit, k, ref)
             delay = LATE.get((unit, p.code), rng.randint(3, 14))
             received = datetime.combine(p.end + timedelta(days=delay), time(9 + rng.randint(0, 8), rng.randint(0, 59)))
-            data = write_return(unit_code=unit, period=p, values=values, items=rows, filler=fillers[idx],
-                                phone=f"0471-{6000000 + idx * 1371 + k:07d}", fill_date=received.date(), ref=ref,
-                                guide=guide)
-            name = f"{names[unit]}_{p.label}_科技合作报表.xlsx"
-            if (unit, p.code) == RESEND:
-                first = _tweak(data, {("表1 指标进展", "D12"): max(values["I09"] - 1, 0)})
-                out.append((name.replace(".xlsx", "（初稿）.xlsx"), first, received - timedelta(days=2)))
-            if (unit, p.code) == ("150400", "2019H2"):
-                data = _tweak(data, {("表1 指标进展", "D7"): f"{values['I04']}项"})
-            if (unit, p.code) == ("150500", "2020H1"):
-                data = _tweak(data, {("表1 指标进展", "D10"): str(values["I07"]).translate(
-                    str.maketrans("0123456789", "０１２３４５６７８９"))})
-            if (unit, p.code) == ("150600", "2020H2"):
-                data = _tweak(data, {("表1 指标进展", "D8"): values["I05"] + 1})
-            out.append((name, data, received))
+            out.append(_Spec(unit, p, values, rows, fillers[idx], f"0471-{6000000 + idx * 1371 + k:07d}", received,
+                             f"{names[unit]}_{p.label}_科技合作报表.xlsx"))
     return out
+
+
+def _write(spec: _Spec, ref: Reference, guide) -> list[tuple[str, bytes, datetime]]:
+    """The workbook(s) of one spec: (file_name, bytes, received_at); a resent return is two."""
+    from .template import write_return
+
+    unit, p, values, name, received = spec.unit, spec.period, spec.values, spec.name, spec.received
+    data = write_return(unit_code=unit, period=p, values=values, items=spec.rows, filler=spec.filler,
+                        phone=spec.phone, fill_date=received.date(), ref=ref, guide=guide)
+    out = []
+    if (unit, p.code) == RESEND:
+        first = _tweak(data, {("表1 指标进展", "D12"): max(values["I09"] - 1, 0)})
+        out.append((name.replace(".xlsx", "（初稿）.xlsx"), first, received - timedelta(days=2)))
+    if (unit, p.code) == ("150400", "2019H2"):
+        data = _tweak(data, {("表1 指标进展", "D7"): f"{values['I04']}项"})
+    if (unit, p.code) == ("150500", "2020H1"):
+        data = _tweak(data, {("表1 指标进展", "D10"): str(values["I07"]).translate(
+            str.maketrans("0123456789", "０１２３４５６７８９"))})
+    if (unit, p.code) == ("150600", "2020H2"):
+        data = _tweak(data, {("表1 指标进展", "D8"): values["I05"] + 1})
+    out.append((name, data, received))
+    return out
+
+
+_HELPER_GUIDE: list = []  # the helper process's filling guide, built once
+
+
+def _write_in_helper(specs: list[_Spec]) -> list[list[tuple[str, bytes, datetime]]]:
+    """Runs in the helper process (``DemoReturns``): the same reference data, the same writer."""
+    from .template import guide_text
+
+    ref = load_reference()
+    if not _HELPER_GUIDE:
+        _HELPER_GUIDE.append(guide_text(ref))
+    return [_write(s, ref, _HELPER_GUIDE[0]) for s in specs]
+
+
+class DemoReturns(Sequence):
+    """(file_name, bytes, received_at) of every demo return, in load order, written as they are
+    taken. Writing (openpyxl) costs about as much as checking and loading, so past the first
+    ``HEAD`` returns a helper process writes the rest in chunks while the caller loads what is
+    written: the two run on both cores. Same files as writing them all here (the random draws
+    are made first, in one sequence); if the helper fails, the rest are written here."""
+
+    HEAD = 16  # written here while the helper process starts
+    CHUNK = 8
+
+    def __init__(self, ref: Reference | None = None, seed: int = SEED):
+        self._own_ref = ref is None or ref is load_reference()  # the helper loads the same
+        self._ref = ref or load_reference()
+        self._specs = _specs(self._ref, seed)
+
+    def __len__(self) -> int:
+        return len(self._specs) + sum((s.unit, s.period.code) == RESEND for s in self._specs)
+
+    def __getitem__(self, i):
+        return list(self)[i]
+
+    def __iter__(self):
+        from .template import guide_text
+
+        guide = guide_text(self._ref)  # the same filling guide in every return: built once
+        head, rest = self._specs[:self.HEAD], self._specs[self.HEAD:]
+        chunks = [rest[i:i + self.CHUNK] for i in range(0, len(rest), self.CHUNK)]
+        pool, jobs = self._helper(chunks) if chunks and self._own_ref else (None, [])
+        try:
+            for spec in head:
+                yield from _write(spec, self._ref, guide)
+            for k, chunk in enumerate(chunks):
+                try:
+                    written = jobs[k].result() if k < len(jobs) else None
+                except Exception:  # noqa: BLE001 - the helper failed: the rest are written here
+                    jobs = []
+                    written = None
+                for out in written if written is not None else (_write(s, self._ref, guide) for s in chunk):
+                    yield from out
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+
+    @staticmethod
+    def _helper(chunks):
+        """A helper process (spawned: safe from a server with many threads) given every chunk."""
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from .reader_pool import _main_hidden
+
+        try:
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            with _main_hidden():
+                return pool, [pool.submit(_write_in_helper, c) for c in chunks]
+        except Exception:  # noqa: BLE001 - no helper: everything is written here
+            return None, []
+
+
+def demo_returns(ref: Reference | None = None, seed: int = SEED) -> DemoReturns:
+    """(file_name, bytes, received_at) for every demo return, in load order (``DemoReturns``)."""
+    return DemoReturns(ref, seed)
 
 
 def build_demo(db_path: Path | str, progress: Callable[[int, int, str], None] | None = None,

@@ -87,3 +87,20 @@ def test_two_visitors_wait_for_one_build(tmp_path, few_returns):
         t.join()
     assert sorted(results) == [False, True]
     assert count(db) == FEW
+
+
+def test_the_demo_returns_are_the_same_when_the_helper_process_fails(monkeypatch):
+    """A helper process writes most demo returns; if it fails, they are all written here, the same."""
+    from concurrent.futures import Future
+
+    helped = [(name, received) for name, _, received in demo.demo_returns()]
+
+    def broken(chunks):
+        died = Future()
+        died.set_exception(RuntimeError("the helper process died"))
+        return None, [died] * len(chunks)
+
+    monkeypatch.setattr(demo.DemoReturns, "_helper", staticmethod(broken))
+    alone = list(demo.demo_returns())
+    assert [(name, received) for name, _, received in alone] == helped
+    assert len(alone) == len(demo.demo_returns()) == 78 and all(data.startswith(b"PK") for _, data, _ in alone)
