@@ -196,7 +196,7 @@ def _wait_for_demo(path: Path) -> None:
     from pipelines.demo import build_progress, demo_state
 
     st.markdown("### 首次启动：正在生成演示数据库")
-    st.caption("系统正用生成的演示报表（非真实报送）经与正式报送相同的检查和载入建立演示数据库，约需半分钟。"
+    st.caption("系统正用生成的演示报表（非真实报送）经与正式报送相同的检查和载入建立演示数据库，通常需十几秒。"
                "关闭或刷新本页不会中断生成；完成后页面自动显示。")
     bar = st.progress(0.0, text="正在准备演示报表…")
     while demo_state(path) != "ready":
