@@ -171,7 +171,8 @@ class _SheetReader:
             if pre is None or (key is not None and pre.key != key) or pre.data != data:
                 return None
             self._prefetched = None
-        pre.sent.wait()
+        if not pre.sent.wait(self.TIMEOUT):  # never sent (the reader would not start): read it the usual way
+            return None
         return pre
 
     def drop_prefetched(self, data: bytes) -> None:
