@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-switch", action="store_true", help="skip the sidebar-switch column")
     args = ap.parse_args(argv)
 
-    pages = [(t, u) for _, entries in navigation().items() for _, t, _, u in entries]
+    # what a visitor is offered (系统管理 only appears for an administrator)
+    pages = [(t, u) for section, entries in navigation().items() if section != "系统管理" for _, t, _, u in entries]
     if args.pages:
         want = args.pages.split(",")
         pages = [p for p in pages if p[1] in want]

@@ -65,8 +65,9 @@ with st.expander("复制全文（纯文本）", expanded=False):
     st.code(text.text(), language=None, wrap_lines=True)
 
 st.markdown("#### 主要图表")
-figs = briefing_figures(data, ref)
-for i, (stem, fig) in enumerate(figs):
-    # printed: the text, the key figures and the first chart (two A4 pages); every chart is in the Word pack
-    with st.container(key=f"print_hide_chart_{i}") if i else st.container():
-        show_chart(fig, key=f"briefing_{stem}_{as_of}_{scope_code}")
+figs = dict(briefing_figures(data, ref))
+# one chart at a time (each is one click away, and every chart is in the Word pack and the zip):
+# drawing all five made the page slow. Printed: the text, the key figures and the chosen chart.
+with st.container(key="print_hide_chart_choice"):
+    stem = filters.one_of("briefing", "chart", {s: s.split("_", 1)[-1] for s in figs}, "图表")
+show_chart(figs[stem], key=f"briefing_{stem}_{as_of}_{scope_code}")

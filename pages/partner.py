@@ -57,28 +57,31 @@ if int(summary["items"]) == 0:
 
 chart_that_filters(partner_world_map(foreign, as_of, scope, extra), "partner_map")
 
-left, right = st.columns(2)
-with left:
+# one chart at a time below the map (each is one click away; drawing all five made the page slow)
+view = filters.one_of("partner", "view", {
+    "top": "主要合作国家", "domestic": "国内合作省（区、市）", "groups": "计划重点合作方向", "sectors": "合作方与领域",
+}, "查看")
+if view == "top":
     chart_that_filters(partner_top(foreign, as_of, scope, extra), "partner_top")
-with right:
+elif view == "domestic":
     chart_that_filters(domestic_partners_bar(domestic, as_of, scope, extra), "partner_domestic")
-
-groups = q(queries.items_by_partner_group, as_of, **kw)
-left, right = st.columns(2)
-with left:
-    chart_that_filters(partner_groups_bar(groups, as_of, scope, extra), "partner_groups")
-with right:
-    st.markdown("**计划确定的重点合作方向**（《三年行动计划》三（二））")
-    g = ref.partner_groups.merge(groups[["group_code", "items"]], left_on="code", right_on="group_code", how="left")
-    show_table(pd.DataFrame({"方向": g["name"], "范围": g["kind"].map({"foreign": "国际", "domestic": "国内"}),
-                               "在册事项（项）": g["items"].fillna(0).astype(int), "计划要求": g["description"]}),
-                 hide_index=True, height=table_height(len(g), cap=None, max_px=560), place="column")
-    st.caption("一项事项在同一方向下只计一次（如同时与俄罗斯、蒙古国合作的事项在「中俄蒙经济走廊」计1项）。"
-               "各国家（地区）所属的方向见页末的合作方明细表。点击柱形可按该方向筛选。")
-
-matrix = q(queries.items_by_partner_sector, as_of, **kw, top=20)
-show_chart(partner_sector_heatmap(matrix, as_of, scope, extra, sector_order=ref.sectors["name"].tolist()),
-           key="partner_sector")
+elif view == "groups":
+    groups = q(queries.items_by_partner_group, as_of, **kw)
+    left, right = st.columns(2)
+    with left:
+        chart_that_filters(partner_groups_bar(groups, as_of, scope, extra), "partner_groups")
+    with right:
+        st.markdown("**计划确定的重点合作方向**（《三年行动计划》三（二））")
+        g = ref.partner_groups.merge(groups[["group_code", "items"]], left_on="code", right_on="group_code", how="left")
+        show_table(pd.DataFrame({"方向": g["name"], "范围": g["kind"].map({"foreign": "国际", "domestic": "国内"}),
+                                   "在册事项（项）": g["items"].fillna(0).astype(int), "计划要求": g["description"]}),
+                     hide_index=True, height=table_height(len(g), cap=None, max_px=560), place="column")
+        st.caption("一项事项在同一方向下只计一次（如同时与俄罗斯、蒙古国合作的事项在「中俄蒙经济走廊」计1项）。"
+                   "各国家（地区）所属的方向见页末的合作方明细表。点击柱形可按该方向筛选。")
+else:
+    matrix = q(queries.items_by_partner_sector, as_of, **kw, top=20)
+    show_chart(partner_sector_heatmap(matrix, as_of, scope, extra, sector_order=ref.sectors["name"].tolist()),
+               key="partner_sector")
 
 st.subheader("合作方明细表")
 both = pd.concat([foreign, domestic], ignore_index=True)

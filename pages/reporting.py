@@ -161,8 +161,10 @@ def _download(label: str, sheets, file_name: str, key: str, content: str) -> Non
 
 
 grid = t["grid"]
-tab_table, tab_period, tab_unit = st.tabs(["报送情况表", "按报告期统计", "按单位统计"])
-with tab_table:
+# one view at a time (tabs draw all three on every load)
+view = filters.one_of("reporting", "view", {"table": "报送情况表", "period": "按报告期统计", "unit": "按单位统计"},
+                      "查看")
+if view == "table":
     show_table(grid.style.map(_colour), width="stretch", height=table_height(len(grid), cap=None))
     st.caption("格中日期为首次报送日期；「第N版」为当前有效版本（多次报送时）；「未通过」为没有通过检查、未入库的报送次数。")
     _download("下载报送情况明细（Excel）",
@@ -170,10 +172,10 @@ with tab_table:
                        "按报告期": _numeric_rates(t["rate_period"], t["by_period"]),
                        "按单位": _numeric_rates(t["rate_unit"], t["by_unit"])},
               f"报送情况_{today.isoformat()}.xlsx", "rep_dl_all", "各单位各报告期的报送情况、完整率和及时率")
-with tab_period:
+elif view == "period":
     show_chart(figures.reporting_rates(t["by_period"], "period", today, scope, days), key="rep_rates_period")
     show_table(t["rate_period"], hide_index=True, width="stretch")
-with tab_unit:
+else:
     show_chart(figures.reporting_rates(t["by_unit"], "unit", today, scope, days), key="rep_rates_unit")
     show_table(t["rate_unit"], hide_index=True, width="stretch")
 st.caption("完整率 = 已报 ÷ 应报；及时率 = 按时报送 ÷ 应报。"

@@ -47,20 +47,23 @@ if n_items == 0:
     st.info("所选范围内没有在册的合作事项。可以放宽左侧的筛选条件，或选择更晚的截止日期。")
 
 by_type = q(queries.items_by_sector_type, as_of, **kw)
-ev = show_chart(sector_bars(by_type, as_of, scope, extra, sector_order=sector_order,
-                            type_order=ref.item_types["name"].tolist()),
-                key="sector_bars", on_select="rerun", selection_mode="points")
-click_to_filter(ev, flt.sectors)
-
-by_unit = q(queries.items_by_sector_unit, as_of, **kw)
-show_chart(sector_unit_heatmap(by_unit, as_of, scope, extra, sector_order=sector_order,
-                               unit_order=ref.units["name"].tolist()), key="sector_unit_heatmap")
-
-growth = q(queries.items_by_sector_period, as_of, **kw)
-growth_note = " · ".join(x for x in (flt.describe(), "各报告期末在册事项（当期未报送的单位沿用其上一期报表）") if x)
-ev = show_chart(sector_growth(growth, as_of, scope, growth_note, sector_order=sector_order),
-                key="sector_growth", on_select="rerun", selection_mode="points")
-click_to_filter(ev, flt.sectors)
+# one chart at a time (each is one click away; drawing all three made the page slow)
+view = filters.one_of("sector", "view", {"types": "按事项类别", "units": "按盟市", "periods": "按报告期"}, "查看")
+if view == "types":
+    ev = show_chart(sector_bars(by_type, as_of, scope, extra, sector_order=sector_order,
+                                type_order=ref.item_types["name"].tolist()),
+                    key="sector_bars", on_select="rerun", selection_mode="points")
+    click_to_filter(ev, flt.sectors)
+elif view == "units":
+    by_unit = q(queries.items_by_sector_unit, as_of, **kw)
+    show_chart(sector_unit_heatmap(by_unit, as_of, scope, extra, sector_order=sector_order,
+                                   unit_order=ref.units["name"].tolist()), key="sector_unit_heatmap")
+else:
+    growth = q(queries.items_by_sector_period, as_of, **kw)
+    growth_note = " · ".join(x for x in (flt.describe(), "各报告期末在册事项（当期未报送的单位沿用其上一期报表）") if x)
+    ev = show_chart(sector_growth(growth, as_of, scope, growth_note, sector_order=sector_order),
+                    key="sector_growth", on_select="rerun", selection_mode="points")
+    click_to_filter(ev, flt.sectors)
 
 st.subheader("各领域汇总表")
 if by_type.empty:

@@ -37,14 +37,20 @@ def test_briefing_page_region_text_and_figures(demo, monkeypatch):
         capture_output=True, text=True, cwd=REPO, check=True).stdout)
     i09 = {r["indicator_code"]: r for r in doc["indicators"]}["I09"]["value"]
     assert f"全区累计建成院士专家工作站{i09}家" in md
-    assert len(at.get("plotly_chart")) == 5
+    # one chart at a time, chosen among the five of the Word pack
+    assert len(at.get("plotly_chart")) == 1
+    choice = at.radio(key="briefing_chart")
+    assert list(choice.options) == ["指标完成率与时间进度", "各项指标进度趋势", "各盟市在册合作事项", "各领域合作事项",
+                                    "主要合作国家"]
+    at = choice.set_value("03_各盟市在册合作事项").run()
+    assert "在册合作事项" in at.get("plotly_chart")[0].proto.spec and at.query_params["chart"] == "03_各盟市在册合作事项"
 
 
 def test_briefing_page_one_unit_from_the_link(demo, monkeypatch):
     at = open_briefing(monkeypatch, demo, as_of="2019-06-30", scope="150200")
     md = "\n".join(m.value for m in at.markdown)
     assert "包头市" in md and "占全区目标" in md and "在有报表的13个填报单位中居第" in md
-    assert len(at.get("plotly_chart")) == 4  # no ranking of units for one unit
+    assert len(at.radio(key="briefing_chart").options) == 4  # no ranking of units for one unit
 
 
 def test_chart_exports_from_demo_data_are_marked(demo, monkeypatch):

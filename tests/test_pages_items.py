@@ -85,8 +85,13 @@ def members(group_code: str) -> set[str]:
 def test_sector_page_shows_counts_charts_and_table(demo, monkeypatch):
     at = run_page(monkeypatch, demo, "sector")
     assert metric(at, "在册合作事项") == f"{live_items_sql(demo):,} 项"
+    # one chart at a time: the first by default, each of the others from its choice (or link)
     titles = [s["layout"]["title"]["text"] for s in chart_specs(at)]
-    assert titles == ["全区各领域科技合作事项数与投入经费", "全区各领域合作事项的盟市分布", "全区各领域在册合作事项数变化"]
+    assert titles == ["全区各领域科技合作事项数与投入经费"]
+    for view, title in (("units", "全区各领域合作事项的盟市分布"), ("periods", "全区各领域在册合作事项数变化")):
+        other = run_page(monkeypatch, demo, "sector", view=view)
+        assert [s["layout"]["title"]["text"] for s in chart_specs(other)] == [title]
+        assert "截至2020年12月31日" in chart_specs(other)[0]["layout"]["title"]["subtitle"]["text"]
     for s in chart_specs(at):
         assert "截至2020年12月31日" in s["layout"]["title"]["subtitle"]["text"]
     table = at.dataframe[0].value
@@ -140,9 +145,11 @@ def test_partner_page_map_top_groups_and_domestic(demo, monkeypatch):
     top = chart(at, "主要合作国家")
     top_names = {y for t in top["data"] for y in arr(t["y"])}
     assert not top_names & {"中国香港", "中国澳门", "中国台湾", "香港", "澳门", "台湾"}
-    domestic = chart(at, "国内合作省（区、市）分布")
+    assert len(chart_specs(at)) == 2  # the map and one chart at a time below it
+    domestic = chart(run_page(monkeypatch, demo, "partner", view="domestic"), "国内合作省（区、市）分布")
     assert {"中国香港", "中国澳门", "中国台湾"} <= set(arr(domestic["data"][0]["y"]))  # in the demo data
-    groups = chart(at, "计划重点合作方向")
+    assert chart(run_page(monkeypatch, demo, "partner", view="sectors"), "主要合作方与领域分布")
+    groups = chart(run_page(monkeypatch, demo, "partner", view="groups"), "计划重点合作方向")
     assert {"中俄蒙经济走廊", "以色列", "港澳台"} <= {y for t in groups["data"] for y in arr(t["y"])}
     table = at.dataframe[-1].value
     foreign = table[table["类别"] == "国外"]
@@ -151,7 +158,7 @@ def test_partner_page_map_top_groups_and_domestic(demo, monkeypatch):
 
 
 def test_partner_group_from_url(demo, monkeypatch):
-    at = run_page(monkeypatch, demo, "partner", partner="G01")
+    at = run_page(monkeypatch, demo, "partner", partner="G01", view="groups")
     assert any("已按合作方筛选" in i.value for i in at.info)
     g01 = members("G01")
     table = at.dataframe[-1].value

@@ -231,6 +231,21 @@ def url_set(page: str, param: str, value: str) -> None:
     st.session_state[f"_url_{page}_{param}"] = value
 
 
+def one_of(page: str, param: str, options: dict[str, str], label: str) -> str:
+    """Which of several views to draw, chosen in a row of buttons (a horizontal radio) and mirrored
+    in the URL (``param``); returns the chosen key, the first by default.
+
+    Unlike st.tabs, which draws every tab on every load, only the chosen view is drawn: a page with
+    several charts loads about as fast as one with a single chart (every plotly chart is laid out
+    in the browser on every load; bench/browser.py).
+    """
+    keys = list(options)
+    choice = st.radio(label, keys, format_func=options.get, horizontal=True,
+                      key=url_choice(page, param, keys, keys[0], label))
+    url_set(page, param, choice)
+    return choice
+
+
 def items_context() -> tuple[Filters, pd.DataFrame, str | None]:
     """The sidebar, the filter caption, each unit's return basis at the as-of date (only the
     chosen units) and the subtitle words for charts of items: shared by the item pages."""

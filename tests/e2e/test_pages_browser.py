@@ -65,20 +65,20 @@ DATAFRAME = "[data-testid='stDataFrame']"
 PAGES = {
     "overview": dict(query=f"as_of={AS_OF}&unit={UNIT}", charts=1, chips={"填报单位": [UNIT_NAME]},
                      subtitle=[UNIT_NAME, f"截至{AS_OF_ZH}"]),
-    "briefing": dict(query=f"as_of={AS_OF}&scope={UNIT}", charts=4, texts=["五、数据说明", f"{UNIT_NAME}在册合作事项"],
+    "briefing": dict(query=f"as_of={AS_OF}&scope={UNIT}", charts=1, texts=["五、数据说明", f"{UNIT_NAME}在册合作事项"],
                      subtitle=[UNIT_NAME, f"截至{AS_OF_ZH}"]),
     "trends": dict(query=f"as_of={AS_OF}&unit={UNIT}", charts=1, chips={"填报单位": [UNIT_NAME]},
                    subtitle=[UNIT_NAME, f"截至{AS_OF_ZH}"]),
     "region": dict(query=f"as_of={AS_OF}&unit={UNIT}", charts=3, texts=[f"{UNIT_NAME}（{UNIT}）"],
                    chips={"填报单位": [UNIT_NAME]}, subtitle=[f"截至{AS_OF_ZH}"]),
-    "sector": dict(query=f"as_of={AS_OF}&sector=S04", charts=3, chips={"所属领域": ["稀土新材料"]},
+    "sector": dict(query=f"as_of={AS_OF}&sector=S04", charts=1, chips={"所属领域": ["稀土新材料"]},
                    subtitle=[f"截至{AS_OF_ZH}", "稀土新材料"]),
-    "partner": dict(query=f"as_of={AS_OF}&partner=G01", charts=3, chips={"合作国家（地区）或分组": ["中俄蒙经济走廊"]},
+    "partner": dict(query=f"as_of={AS_OF}&partner=G01", charts=2, chips={"合作国家（地区）或分组": ["中俄蒙经济走廊"]},
                     subtitle=[f"截至{AS_OF_ZH}", "中俄蒙经济走廊"]),
     "explorer": dict(query=f"as_of={AS_OF}&type=T04&unit={UNIT}", key=DATAFRAME,
                      chips={"填报单位": [UNIT_NAME], "事项类别": ["国际科技合作项目"]}),
     "upload": dict(key="text=报送报表需要登录"),  # not logged in: the way to the login, no uploader
-    "reporting": dict(query=f"unit={UNIT}", charts=2, chips={"填报单位": [UNIT_NAME]}, subtitle=[UNIT_NAME]),
+    "reporting": dict(query=f"unit={UNIT}", charts=1, chips={"填报单位": [UNIT_NAME]}, subtitle=[UNIT_NAME]),
     "history": dict(key="text=查看版本历史需要登录"),
     "login": dict(key="[data-testid='stMain'] [data-testid='stForm']"),
 }
@@ -341,7 +341,7 @@ def test_region_map_draws_units_and_clicks_open_a_unit(base_url, new_page, shots
 def test_partner_world_map_draws_china_whole_and_click_filters(base_url, new_page, shots):
     page = new_page()
     page.goto(f"{base_url}/partner?as_of=2020-12-31")
-    settle(page, "按国别", charts=3)
+    settle(page, "按国别", charts=2)
     names = page.evaluate(f"() => {MAP_GD}.data.map(t => t.name)")
     assert {"中国", "合作国家", "南海断续线"} <= set(names)
     # Taiwan and Hebei in China's fill, Mongolia and Russia in the partner scale, the open ocean white
@@ -369,7 +369,7 @@ def test_filters_travel_and_a_copied_url_restores_them(base_url, new_page, shots
     """Set every filter the way a user does, across pages; the URL then opens the same view elsewhere."""
     page = new_page()
     page.goto(f"{base_url}/partner?as_of={AS_OF}&unit={UNIT}")
-    settle(page, "按国别", charts=3)
+    settle(page, "按国别", charts=2)
 
     # an item type from the sidebar
     page.locator("[data-testid='stSidebar'] input[aria-label='事项类别']").click()
@@ -377,7 +377,7 @@ def test_filters_travel_and_a_copied_url_restores_them(base_url, new_page, shots
     page.wait_for_url(re.compile(r"type=T04"), wait_until="commit")
     page.keyboard.press("Escape")
     page.get_by_text("类别：国际科技合作项目").first.wait_for()
-    settle(page, "按国别", charts=3)
+    settle(page, "按国别", charts=2)
 
     # a partner country from the bar chart of partners
     partner = click_bar(page, "主要合作国家|各合作国家")
@@ -388,13 +388,13 @@ def test_filters_travel_and_a_copied_url_restores_them(base_url, new_page, shots
     # to 按领域 by the sidebar: the filters come along; a click on a sector's bar adds it
     nav_link(page, "按领域").click()
     page.wait_for_url(re.compile(r"/sector\?"), wait_until="commit")
-    settle(page, "按领域", charts=3)
+    settle(page, "按领域", charts=1)
     assert {k: query(page).get(k) for k in ("as_of", "unit", "type")} == {"as_of": AS_OF, "unit": UNIT, "type": "T04"}
     assert chips(page, "合作国家（地区）或分组") == [partner]
     sector = click_bar(page, "事项数与投入经费")
     page.wait_for_url(re.compile(r"sector=S\d\d"), wait_until="commit")
     page.get_by_text(f"当前筛选 — 领域：{sector}").wait_for()
-    settle(page, "按领域", charts=3)
+    settle(page, "按领域", charts=1)
     assert chips(page, "所属领域") == [sector]
     assert all(sector in s for s in chart_subtitles(page)), chart_subtitles(page)
     shot(page, shots, "sector_after_bar_click")
@@ -405,7 +405,7 @@ def test_filters_travel_and_a_copied_url_restores_them(base_url, new_page, shots
 
     other = new_page()
     other.goto(copied)
-    settle(other, "按领域", charts=3)
+    settle(other, "按领域", charts=1)
     shot(other, shots, "sector_restored")
     assert_no_error(other, "按领域 from a copied URL")
     assert as_of_shown(other) == AS_OF_ZH
