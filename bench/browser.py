@@ -3,14 +3,14 @@
 For every page of app.py's navigation (read from app.py): open it once (warm-up: the server's
 query caches fill, the browser caches the scripts), then reload it ``--repeat`` times and take
 the median of the time from the reload until the page's script run is over and every chart has
-drawn (every plotly chart laid out, every map loaded, every table's grid drawn). Also from the
+drawn (every plotly chart laid out, maps included, every table's grid drawn). Also from the
 sidebar: from 总览, a click on the page's link until the same state (median of ``--repeat``).
 
 In the same run, the floor page (bench/floor_page.py: one 14-bar plotly chart and one 14-row
 table, the app's own chart config and table helper) is measured the same way; each page's ratio
 is to the floor. Absolute times swing by 2x on this shared machine; ratios hold better.
 
-    python bench/browser.py [--db PATH] [--repeat 3] [--pages overview,region] [--trace DIR]
+    python bench/browser.py [--db PATH] [--repeat 3] [--pages overview,region] [--trace DIR] [--port N]
 
 ``--db``: a database to use (default: a copy of the demo database). ``--trace DIR``: write a
 Playwright trace of each page's last reload (open with ``playwright show-trace``).
@@ -34,7 +34,7 @@ from tests.e2e.server import free_port, launch_browser, navigation, running_app 
 
 TIMEOUT = 90_000
 VIEWPORT = {"width": 1366, "height": 768}
-# The page is done: its script run is over, and every chart, map and table has drawn.
+# The page is done: its script run is over, and every chart (maps too: SVG) and table has drawn.
 DONE = """() => {
   const app = document.querySelector("[data-testid='stApp']");
   if (!app || app.getAttribute("data-test-script-state") !== "notRunning") return false;
@@ -43,7 +43,6 @@ DONE = """() => {
   for (const g of document.querySelectorAll(".js-plotly-plot")) {
     if (!shown(g)) continue;
     if (!g._fullLayout || !g.querySelector(".main-svg")) return false;
-    if (g._fullLayout.map && !g._fullLayout.map._subplot.map.loaded()) return false;
   }
   for (const d of document.querySelectorAll("[data-testid='stDataFrame']"))
     if (shown(d) && !d.querySelector("canvas")) return false;
@@ -136,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pages", help="url paths, comma-separated (default: every page)")
     ap.add_argument("--trace", type=Path, help="folder for a Playwright trace of each page")
     ap.add_argument("--no-switch", action="store_true", help="skip the sidebar-switch column")
+    ap.add_argument("--port", type=int, help="the app's port (default: a free one)")
     args = ap.parse_args(argv)
 
     # what a visitor is offered (系统管理 only appears for an administrator)
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     rows = []
-    with running_app(db, timeout=240) as base, floor_server() as floor, sync_playwright() as p:
+    with running_app(db, port=args.port, timeout=240) as base, floor_server() as floor, sync_playwright() as p:
         browser = launch_browser(p)
         ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
         ctx.add_init_script(STAMP)

@@ -114,7 +114,8 @@ st.download_button("下载指标进展表（Excel）", lambda: excel_bytes(
            ("计算方法", "完成率 =（累计值 − 基期值）÷（目标值 − 基期值）；差距 = 完成率 − 时间进度（百分点）")]),
     file_name=f"指标进展_{scope}_{as_of.isoformat()}.xlsx", icon=":material/download:", on_click="ignore")
 
-with st.expander("可直接引用的表述", expanded=False):
+# drawn on demand: fourteen copyable blocks inside a closed expander were still drawn on every load
+if st.toggle("显示可直接引用的表述（每项指标一句，可复制）", key="overview_sentences"):
     sents = sentences_for(ref)
     for row in table.itertuples():
         st.code(indicator_sentence(row, as_of, scope, sents), language=None, wrap_lines=True)

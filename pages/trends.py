@@ -118,7 +118,8 @@ if indicator == "all":
     table.insert(2, "结论", table.pop("结论"))
     show_table(table.style.map(_colour, subset=["结论"]), hide_index=True, width="stretch",
                  height=table_height(len(table), cap=None))
-    with st.expander("可直接引用的表述", expanded=False):
+    # drawn on demand: fourteen copyable blocks inside a closed expander were still drawn on every load
+    if st.toggle("显示可直接引用的表述（每项指标一句，可复制）", key="trends_sentences"):
         for r in proj.itertuples():
             st.code(r.sentence + (r.sentence_recent or ""), language=None, wrap_lines=True)
     rate_cols = [c for c in table.columns if c.endswith("率") or c.endswith("占全区目标")]
