@@ -184,11 +184,13 @@ def test_trends_projection_sentences_at_mid_plan(demo, monkeypatch):
     table = at.dataframe[0].value
     assert {"平均速度推算值", "近一年速度推算值", "结论"} <= set(table.columns)
     assert set(table["结论"]) <= {"可按期完成", "将无法按期完成", "暂无数据"}
+    assert not at.code  # the quotable sentences are drawn on demand
+    at = at.toggle(key="trends_sentences").set_value(True).run()
     sentences = " ".join(c.value for c in at.code)
     assert "预计到2020年底可达到约" in sentences and "按最近一年（2018年6月底至2019年6月底）的速度" in sentences
     proj = Q.trend_projection(connect_ro(demo), date(2019, 6, 30)).set_index("indicator_code")
     shown = table.set_index("编码")
-    assert int(shown.loc["I09", "平均速度推算值"]) == int(proj.loc["I09", "proj_avg"])
+    assert shown.loc["I09", "平均速度推算值"] == f'{int(proj.loc["I09", "proj_avg"]):,}'  # thousands separators
 
 
 def test_trends_one_indicator_discloses_carried_units(demo, monkeypatch):
@@ -218,6 +220,7 @@ def test_trends_unknown_indicator_and_unit_filter(demo, monkeypatch):
     # a part of the region is not judged against the whole region's target
     at = open_page(monkeypatch, demo, "trends", as_of="2019-06-30", unit="150200")
     assert set(at.dataframe[0].value["结论"]) == {"不作判断（只含所选单位）"}
+    at = at.toggle(key="trends_sentences").set_value(True).run()
     assert "相当于全区目标的" in " ".join(c.value for c in at.code)
 
 
