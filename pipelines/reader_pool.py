@@ -4,9 +4,9 @@ is read and checked: pipelines/read.py).
 
 This module imports nothing heavy (no pandas, pyarrow or fastexcel: the jobs it
 sends name their functions through two small trampolines), so the command line
-can start the reader first thing (``start``): the forkserver imports fastexcel
-and pyarrow while this process imports pandas and the checks, and the reader can
-read the first file (``prefetch``) while this process gets ready to check it.
+can hand the reader its first file first thing (``prefetch``): the reader process
+starts, imports fastexcel and pyarrow and reads the file while this process
+imports pandas and the checks.
 """
 from __future__ import annotations
 
@@ -77,16 +77,11 @@ class _SheetReader:
         self._lifeline = None
         self._prefetched: _Prefetch | None = None
 
-    @staticmethod
-    def _context():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["pipelines.reader_process"])
-        return ctx
-
     def _get(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                ctx = self._context()
+                ctx = multiprocessing.get_context("forkserver")
+                ctx.set_forkserver_preload(["pipelines.reader_process"])
                 watch, self._lifeline = ctx.Pipe(duplex=False)
                 memory = int(settings_limits()["reader_memory_mb"] * MB)
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_reader_init,
