@@ -162,25 +162,24 @@ def month_day_zh(d, today: date | None = None) -> str:
     return date_zh(d)
 
 
+def _as_datetime(d) -> datetime:
+    if isinstance(d, datetime):
+        return d
+    import pandas as pd
+
+    return pd.Timestamp(d)
+
+
 def datetime_zh(d) -> str:
     """「2019-07-10 09:30」: when something was received or loaded."""
-    if is_missing(d):
-        return DASH
-    if not isinstance(d, datetime):
-        import pandas as pd
-
-        d = pd.Timestamp(d)
-    return f"{d:%Y-%m-%d %H:%M}"
+    return DASH if is_missing(d) else f"{_as_datetime(d):%Y-%m-%d %H:%M}"
 
 
 def date_time_zh(d) -> str:
     """「2019年7月10日 09:30」: when something happened, for people; 「—」 for nothing."""
     if is_missing(d):
         return DASH
-    if not isinstance(d, datetime):
-        import pandas as pd
-
-        d = pd.Timestamp(d)
+    d = _as_datetime(d)
     return f"{date_zh(d)} {d:%H:%M}"
 
 
