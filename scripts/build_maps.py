@@ -37,12 +37,12 @@ UNIT_TOLERANCE = 0.01
 UNIT_DECIMALS = 4
 # China and its 14 land neighbours are simplified less than the rest.
 WORLD_TOLERANCE_NEAR_CHINA = 0.05
-WORLD_TOLERANCE = 0.1
+WORLD_TOLERANCE = 0.25
 WORLD_DECIMALS = 2
 # Outside China, island parts smaller than this (square degrees, before
 # simplification) are dropped, except a country's largest part, so that no
 # country disappears.
-WORLD_MIN_PART_AREA = 0.02
+WORLD_MIN_PART_AREA = 0.1
 # China keeps its islands (South China Sea islands, Diaoyu Dao, Chiwei Yu):
 # a part that collapses at WORLD_DECIMALS is written with CHN_FALLBACK_DECIMALS
 # if its area is at least CHN_MIN_PART_AREA square degrees (about 0.06 km2);
