@@ -147,3 +147,16 @@ def sidebar_login(page, user: str, password: str) -> None:
     side.get_by_role("textbox", name="口令").fill(password)
     side.get_by_role("button", name="登录").click()
     side.get_by_role("button", name="退出登录").wait_for()
+
+
+def idle(page) -> None:
+    """The script run is over: a choice made while it still runs may go to a widget it then replaces."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
+
+
+def open_dropdown(box) -> None:
+    """Open a select box as a user does: scrolled to first, then clicked. Clicked while its panel still
+    scrolls into view, the list opens and closes again at once (the widget closes on scroll)."""
+    box.scroll_into_view_if_needed()
+    box.page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    box.click()

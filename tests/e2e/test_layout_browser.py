@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.dbfixtures import demo_db_copy
-from tests.e2e.server import CHROMIUM, is_local, navigation, sidebar_login
+from tests.e2e.server import CHROMIUM, idle, is_local, navigation, sidebar_login
 from tests.factories import PASSWORD, make_user
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -164,7 +164,7 @@ def open_page(browser, base_url: str, url: str, size: tuple[int, int]):
 def settle(page) -> None:
     """The script run is over, every chart has drawn, and the page is still."""
     page.locator("h1").first.wait_for()
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
+    idle(page)
     page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].every(
         g => g._fullLayout && g.querySelector('.main-svg'))
         && performance.now() - (window.__lastChange || 0) > 600""", polling=100)

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.e2e.server import CHROMIUM, REPO, is_local
+from tests.e2e.server import CHROMIUM, REPO, idle, is_local, open_dropdown
 
 sync_api = pytest.importorskip("playwright.sync_api")
 Image = pytest.importorskip("PIL.Image")
@@ -116,7 +116,7 @@ def new_page(browser):
 def settle(page, title: str, charts: int = 0, key: str | None = None) -> None:
     """Wait until the page titled ``title`` has run and drawn ``charts`` plotly charts and ``key``."""
     page.locator("h1", has_text=title).first.wait_for()
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
+    idle(page)
     if charts:
         page.wait_for_function(
             """(n) => { const gs = [...document.querySelectorAll('.js-plotly-plot')];
@@ -372,7 +372,7 @@ def test_filters_travel_and_a_copied_url_restores_them(base_url, new_page, shots
     settle(page, "按国别", charts=2)
 
     # an item type from the sidebar
-    page.locator("[data-testid='stSidebar'] input[aria-label='事项类别']").click()
+    open_dropdown(page.locator("[data-testid='stSidebar'] input[aria-label='事项类别']"))
     page.get_by_role("option", name="国际科技合作项目", exact=True).click()
     page.wait_for_url(re.compile(r"type=T04"), wait_until="commit")
     page.keyboard.press("Escape")

@@ -21,7 +21,7 @@ from pipelines.normalise import parse_period
 from pipelines.reference import norm_key
 from pipelines.template import previous_return, write_return
 from tests.dbfixtures import demo_db_copy
-from tests.e2e.server import CHROMIUM, is_local, launch_browser, running_app
+from tests.e2e.server import CHROMIUM, idle, is_local, launch_browser, open_dropdown, running_app
 from tests.e2e.server import sidebar_login as _sidebar_login
 from tests.factories import PASSWORD, make_user
 
@@ -93,10 +93,11 @@ def test_upload_errors_annotated_download_then_fixed_file(tmp_path):
         assert page.get_by_text("当前数据库中是演示数据").is_visible()
 
         # 0. the template for 阿拉善盟 2019年下半年 (the period it missed) is pre-filled and reads back clean
-        page.get_by_test_id("stSelectbox").first.click()
+        open_dropdown(page.get_by_test_id("stSelectbox").first)
         page.get_by_role("option", name="阿拉善盟").click()
         page.get_by_text("该单位已报送过2020年下半年的报表").wait_for()  # default: after its latest return
-        page.get_by_test_id("stSelectbox").nth(2).click()
+        idle(page)
+        open_dropdown(page.get_by_test_id("stSelectbox").nth(2))
         page.get_by_role("option", name="2019年下半年").click()
         page.get_by_text("模板已预填该单位截至2019年6月30日的报表").wait_for()
         with page.expect_download() as dl:  # exact: not the correction template's button of the run before
