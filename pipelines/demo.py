@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from collections.abc import Sequence
+from itertools import islice
 from typing import Callable
 
 import pandas as pd
@@ -317,6 +318,9 @@ class DemoReturns(Sequence):
         return len(self._specs) + sum((s.unit, s.period.code) == RESEND for s in self._specs)
 
     def __getitem__(self, i):
+        """Only what is asked for is written: ``[:4]`` writes four returns, not all of them."""
+        if isinstance(i, slice) and all(v is None or v >= 0 for v in (i.start, i.stop, i.step)):
+            return list(islice(self, i.start, i.stop, i.step))
         return list(self)[i]
 
     def __iter__(self):
