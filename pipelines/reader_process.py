@@ -13,6 +13,7 @@ import logging
 import os
 import resource
 import signal
+import sys
 import threading
 
 import fastexcel
@@ -68,9 +69,20 @@ class Sheet:
 _DATETIME_TEXT = r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}):00$"
 
 
+# pyarrow imports pandas the first time it converts a Python value (pa.scalar(""), or the
+# 2000 of pc.greater(lengths, 2000)) to look for pandas objects: 200-350 ms and about 45 MB
+# in the reader process, which needs nothing of pandas. Its scalars are built from bytes.
+def _int32(value: int) -> pa.Scalar:
+    return pa.Array.from_buffers(pa.int32(), 1, [None, pa.py_buffer(int(value).to_bytes(4, sys.byteorder,
+                                                                                       signed=True))])[0]
+
+
+_EMPTY_TEXT = pa.Array.from_buffers(pa.string(), 1, [None, pa.py_buffer(bytes(8)), pa.py_buffer(b"")])[0]
+
+
 def _text_column(col: pa.Array) -> pa.Array:
     """A fastexcel string column as cell text: '' for empty, dates as raw_text shows them."""
-    col = pc.fill_null(col, "")
+    col = pc.fill_null(col, _EMPTY_TEXT)
     if pc.any(pc.ends_with(col, ":00")).as_py():
         col = pc.replace_substring_regex(col, _DATETIME_TEXT, r"\1 \2")
         col = pc.replace_substring_regex(col, r"^(\d{4}-\d{2}-\d{2}) 00:00$", r"\1")
@@ -126,7 +138,7 @@ def _read_sheets(data: bytes, max_chars: int, max_text: int) -> dict:
                 return {"text_too_large": found, "sheet_names": names}
             lengths = pc.utf8_length(col)
             if (pc.max(lengths).as_py() or 0) > max_chars:
-                over = pc.greater(lengths, max_chars)
+                over = pc.greater(lengths, _int32(max_chars))
                 for i in pc.indices_nonzero(over).to_pylist():
                     long_cells.append((i + 1, j + 1, lengths[i].as_py()))
                 columns[j] = pc.if_else(over, pc.utf8_slice_codeunits(col, 0, max_chars), col)

@@ -24,11 +24,9 @@ Example:
 from __future__ import annotations
 
 if __name__ == "__main__":  # `python -m pipelines.reporting`: the command itself, before this module's imports
-    import sys
+    from .cli import exit_process, run_command
 
-    from .cli import run_command
-
-    sys.exit(run_command("reporting", prog="python -m pipelines.reporting"))
+    exit_process(lambda: run_command("reporting", prog="python -m pipelines.reporting"))
 
 from datetime import date, timedelta
 

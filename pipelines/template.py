@@ -19,11 +19,9 @@ Example:
 from __future__ import annotations
 
 if __name__ == "__main__":  # `python -m pipelines.template`: the command itself, before this module's imports
-    import sys
+    from .cli import exit_process, run_command
 
-    from .cli import run_command
-
-    sys.exit(run_command("template", prog="python -m pipelines.template"))
+    exit_process(lambda: run_command("template", prog="python -m pipelines.template"))
 
 import io
 import math

@@ -65,8 +65,11 @@ def test_the_module_forms_are_the_same_commands():
 
 
 HEAVY = ("pandas", "plotly", "openpyxl", "rapidfuzz", "duckdb", "pyarrow", "numpy", "docx")
-LOADED_AFTER_HELP = """import runpy, sys
+LOADED_AFTER_HELP = """import os, runpy, sys
 sys.argv = [sys.argv[1], *sys.argv[2:]]
+def _exit(code):  # the command line ends with os._exit (cli.exit_process): look at sys.modules first
+    raise SystemExit(code)
+os._exit = _exit
 try:
     runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
 except SystemExit as done:

@@ -127,3 +127,52 @@ def test_a_load_that_removes_items_says_how_many_and_refuse_removals_refuses_it(
     loaded = run("--db", db, str(v2))  # without the option: loads as documented, and says what it removed
     assert loaded.returncode == 0
     assert "v2.xlsx: 已入库 [包头市 2019年上半年 第2版] 错误0个，提示1个，删除了当前版本中的1项事项" in loaded.stdout
+
+
+# The command line leaves without Python's slow teardown (cli.exit_process). What must still hold:
+# every line written, the database whole, no warning from multiprocessing, and nothing left running.
+LEFT_BEHIND = """import ctypes, json, os, subprocess, sys, time
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: its orphans come here
+out, err = open(sys.argv[1], "w"), open(sys.argv[2], "w")
+code = subprocess.run(sys.argv[3:], stdout=out, stderr=err).returncode
+left = []
+for _ in range(200):  # the reader, its forkserver and the resource tracker go within seconds
+    while True:  # reap what has ended
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                break
+        except ChildProcessError:
+            break
+    left = [p for p in os.listdir("/proc") if p.isdigit() and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid())]
+    if not left:
+        break
+    time.sleep(0.05)
+print(json.dumps({"code": code, "left": left}))
+"""
+
+
+@pytest.mark.parametrize("form", [["pipelines", "ingest"], ["pipelines.ingest"]])
+def test_the_command_line_ends_with_its_output_written_the_database_whole_and_no_process_left(tmp_path, form):
+    import json
+
+    import duckdb
+
+    f = tmp_path / "包头市.xlsx"
+    f.write_bytes(a_return())
+    db = tmp_path / "kjhz.duckdb"
+    out, err = tmp_path / "out.txt", tmp_path / "err.txt"
+    proc = subprocess.run([sys.executable, "-c", LEFT_BEHIND, str(out), str(err), sys.executable, "-m", *form,
+                           "--db", str(db), str(f)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert got == {"code": 0, "left": []}
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "包头市.xlsx: 已入库 [包头市 2019年上半年 第1版] 错误0个，提示0个", "共1个文件：已入库1，未通过0，重复0"]
+    assert err.read_text(encoding="utf-8") == ""  # e.g. no "resource_tracker: ... leaked semaphore"
+    assert not db.with_name(db.name + ".wal").exists()  # closed as usual: everything in the database file
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM items").fetchone() == (1,)
+        assert con.execute("SELECT status, version FROM submissions").fetchall() == [("loaded", 1)]
+    finally:
+        con.close()
