@@ -30,7 +30,7 @@ from .normalise import visible
 from .files import EXCEL_SUFFIXES, expand  # noqa: F401  (expand was defined here; kept importable)
 from .read import DEFAULT_LIMITS, oversized
 from .reference import Reference, load_reference
-from .store import LoadResult, init_db, save_checked
+from .store import LoadResult, cleanup_rejected_originals, init_db, save_checked
 
 _PREPARE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="db-prepare")
 
@@ -52,10 +52,16 @@ def ingest_bytes(db_path: Path | str, data: bytes, file_name: str, *, who: str |
 def _check_and_save(db_path: Path | str, data: bytes, file_name: str, *, who: str | None = None,
                     source: str = "cli", dry_run: bool = False, ref: Reference | None = None,
                     today: date | None = None, received_at: datetime | None = None,
-                    refuse_removals: bool = False,
-                    on_wait: Callable[[str], None] | None = None) -> tuple[CheckedReturn, LoadResult]:
-    # the database is opened and its schema checked while the file is being read
-    ready = None if dry_run else _PREPARE.submit(init_db, db_path)
+                    refuse_removals: bool = False, on_wait: Callable[[str], None] | None = None,
+                    before: Callable[[], object] | None = None) -> tuple[CheckedReturn, LoadResult]:
+    # the database is opened and its schema checked while the file is being read (after ``before``:
+    # housekeeping that needs the database, in the same thread so that it never waits for itself)
+    def prepare() -> None:
+        if before is not None:
+            before()
+        init_db(db_path)
+
+    ready = None if dry_run else _PREPARE.submit(prepare)
     checked = check_return(data, file_name, ref=ref, today=today)
     if ready is not None:
         ready.result()
@@ -146,16 +152,20 @@ def annotate_file(out_dir: Path, f: Path, data: bytes, r: LoadResult, db: Path |
 
 def ingest_files(db_path: Path | str, files: Iterable[Path], *, who: str | None = None, source: str = "cli",
                  dry_run: bool = False, refuse_removals: bool = False, annotate: Path | str | None = None,
-                 ref: Reference | None = None) -> Iterator[tuple[Path, str, LoadResult]]:
+                 ref: Reference | None = None, clean_up: bool = False) -> Iterator[tuple[Path, str, LoadResult]]:
     """Check and load files one after the other: (file, 「包头市 2019年上半年」, result) as each is done.
 
     Whatever goes wrong with one file is that file's result and the next file is processed: a file
     that cannot be opened is rejected (``file-unopenable``); a checker fault is the file's
     ``internal-error``, its traceback in the log beside the database. ``annotate``: a folder for the
     annotated copies of files with issues (a copy that cannot be drawn is logged and passed over).
+    ``clean_up``: first delete the rejected originals past their retention time
+    (``store.cleanup_rejected_originals``; not in a dry run), while the first file is being read.
     """
     ref = ref or load_reference()
     admin.apply_from(db_path, ref)  # aliases and settings added on the 系统管理 page
+    # the first file that is checked also takes the housekeeping along; a batch with none, here at the end
+    housekeeping = (lambda: cleanup_rejected_originals(db_path)) if clean_up and not dry_run else None
     for f in files:
         try:
             size = f.stat().st_size
@@ -170,12 +180,15 @@ def ingest_files(db_path: Path | str, files: Iterable[Path], *, who: str | None 
                                                         issues=[oversized(f.name, size)])
             continue
         checked, r = _check_and_save(db_path, data, f.name, who=who, source=source, dry_run=dry_run, ref=ref,
-                                     refuse_removals=refuse_removals)
+                                     refuse_removals=refuse_removals, before=housekeeping)
+        housekeeping = None
         if checked.failure is not None:  # a bug met on this file: the file is refused, the log has why
             log_exception(db_path, checked.failure, f"ingest {f} ({file_hash(data)})")
         if annotate and r.issues and not annotate_file(Path(annotate), f, data, r, db_path):
             print(f"{f.name}：无法写出标注工作簿（详细信息已写入日志）", file=sys.stderr)
         yield f, where_label(checked, ref), r
+    if housekeeping is not None:
+        housekeeping()
 
 
 def report_json(results: Iterable[LoadResult]) -> dict:

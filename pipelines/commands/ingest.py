@@ -40,10 +40,7 @@ def run(args, ap) -> int:
     from ..cli import print_json
     from ..faults import EXIT_OK, EXIT_REJECTED
     from ..ingest import STATUS_ZH, ingest_files, report_json, skipped_lines, text_lines
-    from ..store import cleanup_rejected_originals
 
-    if not args.dry_run:
-        cleanup_rejected_originals(args.db)
     for line in skipped_lines(skipped):
         print(line, file=sys.stderr)
     missing = [str(f) for f in files if not f.exists()]
@@ -61,7 +58,7 @@ def run(args, ap) -> int:
     try:
         for f, where, r in ingest_files(args.db, files, who=args.user or "命令行", source="cli",
                                         dry_run=args.dry_run, refuse_removals=args.refuse_removals,
-                                        annotate=args.annotate):
+                                        annotate=args.annotate, clean_up=True):
             done.append((where, r))
             if bar is not None:
                 bar.update(1)
