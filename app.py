@@ -7,39 +7,17 @@ import streamlit as st
 
 from ui import auth
 from ui.common import ensure_database, favicon, page_chrome, show_failure
+from ui.navigation import DEFAULT_PAGE, sections
 
 # a narrower sidebar than Streamlit's 300 px leaves the pages room on a 1024-pixel screen
 st.set_page_config(page_title="科技创新合作监测平台", page_icon=favicon(), layout="wide", initial_sidebar_state=244)
 page_chrome()
 
-# (file, title, material icon, url path); a page appears once its file exists.
-SECTIONS = {
-    "进展监测": [
-        ("pages/overview.py", "总览", "dashboard", "overview"),
-        ("pages/briefing.py", "简报", "description", "briefing"),
-        ("pages/trends.py", "进度趋势", "trending_up", "trends"),
-        ("pages/region.py", "按盟市", "map", "region"),
-        ("pages/sector.py", "按领域", "category", "sector"),
-        ("pages/partner.py", "按国别", "public", "partner"),
-        ("pages/explorer.py", "明细查询", "table_view", "explorer"),
-    ],
-    "数据报送": [
-        ("pages/upload.py", "数据报送", "upload_file", "upload"),
-        ("pages/reporting.py", "报送情况", "fact_check", "reporting"),
-        ("pages/history.py", "版本历史", "history", "history"),
-    ],
-    "系统管理": [
-        ("pages/admin.py", "系统管理", "admin_panel_settings", "admin"),
-    ],
-    "账户": [
-        ("pages/login.py", "登录", "login", "login"),
-    ],
-}
 HERE = Path(__file__).resolve().parent
 pages = {
-    section: [st.Page(str(HERE / f), title=t, icon=f":material/{i}:", url_path=u, default=(u == "overview"))
-              for f, t, i, u in entries if (HERE / f).exists()]
-    for section, entries in SECTIONS.items()
+    section: [st.Page(str(HERE / f), title=t, icon=f":material/{i}:", url_path=u, default=(u == DEFAULT_PAGE))
+              for f, t, i, u in entries]
+    for section, entries in sections().items()
 }
 account = auth.current_account()
 if account is None or account.role != "admin":

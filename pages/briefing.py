@@ -11,7 +11,7 @@ from pipelines import queries
 from pipelines.briefing import DOCX_MIME, ZIP_MIME, pack_for
 from pipelines.narrative import briefing_figures, narrative
 from ui import filters
-from ui.common import data_key, db_path, esc, page_header, print_view, q, reference, require_data, show_chart
+from ui.common import data_key, db_path, esc, figure, page_header, print_view, q, reference, require_data, show_chart
 
 
 
@@ -65,7 +65,7 @@ with st.expander("复制全文（纯文本）", expanded=False):
     st.code(text.text(), language=None, wrap_lines=True)
 
 st.markdown("#### 主要图表")
-figs = dict(briefing_figures(data, ref))
+figs = dict(figure(briefing_figures, data, ref))
 # one chart at a time (each is one click away, and every chart is in the Word pack and the zip):
 # drawing all five made the page slow. Printed: the text, the key figures and the chosen chart.
 with st.container(key="print_hide_chart_choice"):

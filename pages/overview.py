@@ -11,8 +11,8 @@ from pipelines.progress import coverage_phrase, data_end, indicator_sentence, se
 from pipelines.vocab import STATE_CURRENT, STATE_NO_RETURN, STATUS_ORDER, STATUS_PARTIAL, VERDICTS, pct
 from ui import filters
 from ui.common import (
-    excel_bytes, fmt_date, page_header, period_label, print_view, q, reference, require_data, show_chart,
-    show_table, table_height,
+    excel_bytes, figure, fmt_date, page_header, period_label, print_view, q, reference, require_data,
+    show_chart, show_table, table_height,
 )
 
 ref = reference()
@@ -59,7 +59,7 @@ else:
 cols[5].metric("当期报送单位", f"{n_current}/{n_units}",
                help=f"报告期末为 {fmt_date(as_of)}（含所选日期的报告期）的报表；其余单位的数字沿用（结转）更早报告期，或缺报")
 
-show_chart(progress_bars(table, as_of, scope, coverage), key="overview_bars")
+show_chart(figure(progress_bars, table, as_of, scope, coverage), key="overview_bars")
 
 st.subheader("指标进展表")
 subset = bool(flt.units)

@@ -12,7 +12,7 @@ from pipelines.figures import (
 )
 from ui import filters
 from ui.common import (
-    excel_bytes, page_header, q, reference, require_data, show_chart, show_table, table_height,
+    excel_bytes, figure, page_header, q, reference, require_data, show_chart, show_table, table_height,
 )
 
 ref = reference()
@@ -55,21 +55,21 @@ cols[3].metric("国内合作事项", f"{int(kinds.loc['domestic', 'items']):,} �
 if int(summary["items"]) == 0:
     st.info("所选范围内没有在册的合作事项。可以放宽左侧的筛选条件，或选择更晚的截止日期。")
 
-chart_that_filters(partner_world_map(foreign, as_of, scope, extra), "partner_map")
+chart_that_filters(figure(partner_world_map, foreign, as_of, scope, extra), "partner_map")
 
 # one chart at a time below the map (each is one click away; drawing all five made the page slow)
 view = filters.one_of("partner", "view", {
     "top": "主要合作国家", "domestic": "国内合作省（区、市）", "groups": "计划重点合作方向", "sectors": "合作方与领域",
 }, "查看")
 if view == "top":
-    chart_that_filters(partner_top(foreign, as_of, scope, extra), "partner_top")
+    chart_that_filters(figure(partner_top, foreign, as_of, scope, extra), "partner_top")
 elif view == "domestic":
-    chart_that_filters(domestic_partners_bar(domestic, as_of, scope, extra), "partner_domestic")
+    chart_that_filters(figure(domestic_partners_bar, domestic, as_of, scope, extra), "partner_domestic")
 elif view == "groups":
     groups = q(queries.items_by_partner_group, as_of, **kw)
     left, right = st.columns(2)
     with left:
-        chart_that_filters(partner_groups_bar(groups, as_of, scope, extra), "partner_groups")
+        chart_that_filters(figure(partner_groups_bar, groups, as_of, scope, extra), "partner_groups")
     with right:
         st.markdown("**计划确定的重点合作方向**（《三年行动计划》三（二））")
         g = ref.partner_groups.merge(groups[["group_code", "items"]], left_on="code", right_on="group_code", how="left")
@@ -80,7 +80,7 @@ elif view == "groups":
                    "各国家（地区）所属的方向见页末的合作方明细表。点击柱形可按该方向筛选。")
 else:
     matrix = q(queries.items_by_partner_sector, as_of, **kw, top=20)
-    show_chart(partner_sector_heatmap(matrix, as_of, scope, extra, sector_order=ref.sectors["name"].tolist()),
+    show_chart(figure(partner_sector_heatmap, matrix, as_of, scope, extra, sector_order=ref.sectors["name"].tolist()),
                key="partner_sector")
 
 st.subheader("合作方明细表")

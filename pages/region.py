@@ -22,7 +22,8 @@ from pipelines.vocab import (
 )
 from ui import filters
 from ui.common import (
-    excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart, show_table, table_height,
+    excel_bytes, figure, fmt_date, page_header, q, reference, require_data, show_chart, show_table,
+    table_height,
 )
 
 ref = reference()
@@ -129,11 +130,11 @@ off_map = df[~df["on_map"]]
 left, right = st.columns([3, 2])
 with left:
     if on_map["metric"].notna().any():
-        ev_map = show_chart(F.unit_map(on_map, title, sub, metric_title, selected=flt.units, note=coverage),
+        ev_map = show_chart(figure(F.unit_map, on_map, title, sub, metric_title, selected=flt.units, note=coverage),
                             key=f"region_map_{chart_key}", on_select="rerun", selection_mode="points")
     else:
         ev_map = None
-        show_chart(F.empty_figure(title, sub, "各盟市均无可显示的数据（未报送或未分解目标）", height=480),
+        show_chart(figure(F.empty_figure, title, sub, "各盟市均无可显示的数据（未报送或未分解目标）", height=480),
                    key=f"region_map_empty_{chart_key}")
     notes = [f"{coverage}。"]
     if carried:
@@ -152,8 +153,8 @@ with right:
                 filters.set_filters(units=(r.unit_code,))
                 st.rerun()
     rank_note = "<br>".join(x for x in (desc, coverage) if x)
-    ev_rank = show_chart(F.unit_ranking(df, rank_title, F.subtitle(SCOPE, as_of), metric_title,
-                                        selected=flt.units, by_status=shown == "rate", note=rank_note),
+    ev_rank = show_chart(figure(F.unit_ranking, df, rank_title, F.subtitle(SCOPE, as_of), metric_title,
+                                selected=flt.units, by_status=shown == "rate", note=rank_note),
                          key=f"region_rank_{chart_key}", on_select="rerun", selection_mode="points")
 
 # ---------------------------------------------------------------- unit x indicator heatmap
@@ -173,7 +174,7 @@ elif hm == "share_target":
 else:
     hm_title = "内蒙古各盟市各项指标占全区合计的比例"
     hm_note = "格中为该单位累计值 ÷ 全区各单位合计"
-show_chart(F.unit_indicator_heatmap(matrix, hm, hm_title, F.subtitle(SCOPE, as_of), note=hm_note),
+show_chart(figure(F.unit_indicator_heatmap, matrix, hm, hm_title, F.subtitle(SCOPE, as_of), note=hm_note),
            key=f"region_heatmap_{hm}_{as_of}")
 st.download_button(
     "下载各盟市各指标数据（Excel）",

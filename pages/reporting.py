@@ -12,7 +12,9 @@ from pipelines.figures import REPORTING_COLORS, REPORTING_TEXT_COLORS
 from pipelines.reporting import STATE_LATE, STATE_MISSING, expected_periods, reminder_texts
 from pipelines.vocab import FREQUENCY_WORDS, pct, reporting_frequency
 from ui import filters
-from ui.common import demo_banner, esc, excel_bytes, fmt_date, q, reference, show_chart, show_table, table_height
+from ui.common import (
+    demo_banner, esc, excel_bytes, figure, fmt_date, q, reference, show_chart, show_table, table_height,
+)
 
 # URL state, so a copied link restores the view: periods=2018H2-2019H2 (the
 # whole range when absent), deadline_days=30 (data/settings.yaml when absent).
@@ -129,7 +131,7 @@ cols[5].metric("入库时有提示", f"{int(m['has_warnings'].sum())} 份",
 if int(overall.pending):
     st.info(f"另有 {int(overall.pending)} 份报表尚未收到，但还没到截止日期（显示为「待报」），不计入缺报。")
 
-show_chart(figures.reporting_matrix(m, today, scope, days, extra=span), key="rep_matrix")
+show_chart(figure(figures.reporting_matrix, m, today, scope, days, extra=span), key="rep_matrix")
 st.caption("绿色：按时；黄色：逾期（格中为晚于截止日期的天数）；红色：缺报；灰色：待报（未到截止日期）。"
            "格角紫色标记和「有提示」：当前版本入库时有提示。鼠标停在格上可看报送日期、版本和未通过检查的次数。")
 
@@ -173,10 +175,10 @@ if view == "table":
                        "按单位": _numeric_rates(t["rate_unit"], t["by_unit"])},
               f"报送情况_{today.isoformat()}.xlsx", "rep_dl_all", "各单位各报告期的报送情况、完整率和及时率")
 elif view == "period":
-    show_chart(figures.reporting_rates(t["by_period"], "period", today, scope, days), key="rep_rates_period")
+    show_chart(figure(figures.reporting_rates, t["by_period"], "period", today, scope, days), key="rep_rates_period")
     show_table(t["rate_period"], hide_index=True, width="stretch")
 else:
-    show_chart(figures.reporting_rates(t["by_unit"], "unit", today, scope, days), key="rep_rates_unit")
+    show_chart(figure(figures.reporting_rates, t["by_unit"], "unit", today, scope, days), key="rep_rates_unit")
     show_table(t["rate_unit"], hide_index=True, width="stretch")
 st.caption("完整率 = 已报 ÷ 应报；及时率 = 按时报送 ÷ 应报。"
            "同一单位同一报告期多次报送只算一份，按首次报送时间判断是否按时。")

@@ -8,7 +8,7 @@ from pipelines import queries
 from pipelines.figures import clicked_codes, sector_bars, sector_growth, sector_unit_heatmap
 from pipelines.vocab import STATE_CURRENT, STATE_NO_RETURN
 from ui import filters
-from ui.common import excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart, show_table
+from ui.common import excel_bytes, figure, fmt_date, page_header, q, reference, require_data, show_chart, show_table
 
 ref = reference()
 page_header("按领域",
@@ -50,18 +50,18 @@ by_type = q(queries.items_by_sector_type, as_of, **kw)
 # one chart at a time (each is one click away; drawing all three made the page slow)
 view = filters.one_of("sector", "view", {"types": "按事项类别", "units": "按盟市", "periods": "按报告期"}, "查看")
 if view == "types":
-    ev = show_chart(sector_bars(by_type, as_of, scope, extra, sector_order=sector_order,
+    ev = show_chart(figure(sector_bars, by_type, as_of, scope, extra, sector_order=sector_order,
                                 type_order=ref.item_types["name"].tolist()),
                     key="sector_bars", on_select="rerun", selection_mode="points")
     click_to_filter(ev, flt.sectors)
 elif view == "units":
     by_unit = q(queries.items_by_sector_unit, as_of, **kw)
-    show_chart(sector_unit_heatmap(by_unit, as_of, scope, extra, sector_order=sector_order,
+    show_chart(figure(sector_unit_heatmap, by_unit, as_of, scope, extra, sector_order=sector_order,
                                    unit_order=ref.units["name"].tolist()), key="sector_unit_heatmap")
 else:
     growth = q(queries.items_by_sector_period, as_of, **kw)
     growth_note = " · ".join(x for x in (flt.describe(), "各报告期末在册事项（当期未报送的单位沿用其上一期报表）") if x)
-    ev = show_chart(sector_growth(growth, as_of, scope, growth_note, sector_order=sector_order),
+    ev = show_chart(figure(sector_growth, growth, as_of, scope, growth_note, sector_order=sector_order),
                     key="sector_growth", on_select="rerun", selection_mode="points")
     click_to_filter(ev, flt.sectors)
 

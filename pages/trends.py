@@ -14,7 +14,8 @@ from pipelines.export import PERCENT
 from pipelines.vocab import number, pct
 from ui import filters
 from ui.common import (
-    excel_bytes, fmt_date, page_header, q, reference, require_data, show_chart, show_table, table_height,
+    excel_bytes, figure, fmt_date, page_header, q, reference, require_data, show_chart, show_table,
+    table_height,
 )
 
 ref = reference()
@@ -74,7 +75,7 @@ def _coverage_notes(s: pd.DataFrame) -> list[str]:
 
 
 if indicator == "all":
-    show_chart(F.trend_small_multiples(series, as_of, scope, plan_start=plan.start, plan_end=plan.end),
+    show_chart(figure(F.trend_small_multiples, series, as_of, scope, plan_start=plan.start, plan_end=plan.end),
                key=f"trends_grid_{as_of}_{scope}")
     notes = _coverage_notes(series)
     if notes:
@@ -149,7 +150,7 @@ else:
     s = series[series["indicator_code"] == indicator]
     p = proj[proj["indicator_code"] == indicator]
     prow = p.iloc[0].to_dict() if len(p) else None
-    show_chart(F.trend_chart(s, prow, plan.start, plan.end, as_of, scope, mode=axis),
+    show_chart(figure(F.trend_chart, s, prow, plan.start, plan.end, as_of, scope, mode=axis),
                key=f"trends_one_{indicator}_{axis}_{as_of}_{scope}")
     if prow:
         st.markdown(f"**{prow['sentence']}**")

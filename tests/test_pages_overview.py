@@ -88,3 +88,31 @@ def test_export_offers_only_the_image_of_the_chart_as_shown(tmp_path, monkeypatc
     at.selectbox[0].select(at.selectbox[0].options[1]).run()  # another as-of date
     assert not [b for b in at.get("download_button") if b.proto.label.startswith("下载 PNG")]
     assert any("图表已变化" in c.value for c in at.caption)
+
+
+def test_chart_kept_between_runs_and_redrawn_when_a_return_is_loaded(tmp_path, monkeypatch):
+    """Figures are kept between reruns (ui.common.figure), never past a change of the data: the
+    overview's chart shows a newly loaded return at the next run."""
+    import json
+
+    import pipelines.figures as figures
+
+    db = tmp_path / "x.duckdb"
+    load_values(db, "150100", "2019H1", {"I09": 40})
+    built = []
+    real = figures.progress_bars  # pages/overview.py takes it from here at every run
+    monkeypatch.setattr(figures, "progress_bars", lambda *a, **k: built.append(1) or real(*a, **k))
+
+    def chart_values(at) -> str:
+        spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+        return json.dumps([tr.get("customdata") or tr.get("text") for tr in spec["data"]], ensure_ascii=False)
+
+    at = run_overview(monkeypatch, db)
+    first = chart_values(at)
+    at.run()
+    assert chart_values(at) == first
+    assert len(built) == 1, "the same data and filters drew the chart again"
+    load_values(db, "150100", "2019H1", {"I09": 75})  # a corrected return: its second version
+    at.run()
+    assert len(built) == 2
+    assert chart_values(at) != first

@@ -119,15 +119,11 @@ def launch_browser(playwright):
 
 
 def navigation() -> dict[str, list[tuple]]:
-    """app.py's SECTIONS (read, not imported: importing would run Streamlit): {section: [(file,
-    title, icon, url path), ...]}, only the pages whose file exists (as app.py shows them)."""
-    import ast
+    """The app's pages (ui/navigation.py): {section: [(file, title, icon, url path), ...]}, only the
+    pages whose file exists (as app.py shows them)."""
+    from ui.navigation import sections
 
-    tree = ast.parse((REPO / "app.py").read_text(encoding="utf-8"))
-    node = next(n for n in tree.body if isinstance(n, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id == "SECTIONS" for t in n.targets))
-    sections = ast.literal_eval(node.value)
-    return {s: [e for e in entries if (REPO / e[0]).exists()] for s, entries in sections.items()}
+    return sections()
 
 
 def local_page(browser, outside: list[str], viewport: dict, timeout: int):

@@ -20,7 +20,6 @@ A screenshot of every page is saved under the module's temp folder (paths printe
 """
 from __future__ import annotations
 
-import ast
 import io
 import re
 from pathlib import Path
@@ -28,7 +27,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.e2e.server import CHROMIUM, REPO, idle, is_local, open_dropdown
+from tests.e2e.server import CHROMIUM, REPO, idle, is_local, navigation, open_dropdown
+from ui.navigation import DEFAULT_PAGE
 
 sync_api = pytest.importorskip("playwright.sync_api")
 Image = pytest.importorskip("PIL.Image")
@@ -42,17 +42,9 @@ ERROR_TEXT = re.compile(r"(?<![A-Za-z])(Traceback|\w*Exception|\w*Error|NaN|nan|
 MAP_GD = "[...document.querySelectorAll('.js-plotly-plot')].find(g => g._fullLayout && g._fullLayout.geo)"
 
 
-def _navigation() -> dict[str, list[tuple[str, str, str, str]]]:
-    """app.py's SECTIONS (read, not imported: importing would run Streamlit)."""
-    tree = ast.parse((REPO / "app.py").read_text(encoding="utf-8"))
-    node = next(n for n in tree.body if isinstance(n, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id == "SECTIONS" for t in n.targets))
-    return ast.literal_eval(node.value)
-
-
 # what a visitor who has not logged in is offered (系统管理 only appears for an administrator)
-SECTIONS = {k: v for k, v in _navigation().items() if k != "系统管理"}
-DEFAULT = "overview"  # app.py: st.Page(..., default=(u == "overview"))
+SECTIONS = {k: v for k, v in navigation().items() if k != "系统管理"}
+DEFAULT = DEFAULT_PAGE
 NAV = [(section, title, url) for section, entries in SECTIONS.items() for _, title, _, url in entries]
 
 # What each page must show. A deep link opens the page with filters; the page must draw at least
@@ -238,7 +230,7 @@ def click_bar(page, chart_title: str, label: str | None = None) -> str:
 def test_navigation_matches_app():
     """The spec below covers exactly the pages app.py's navigation lists (a new page needs a spec)."""
     assert {url for _, _, url in NAV} == set(PAGES)
-    assert list(_navigation()) == ["进展监测", "数据报送", "系统管理", "账户"]
+    assert list(navigation()) == ["进展监测", "数据报送", "系统管理", "账户"]
     assert list(SECTIONS) == ["进展监测", "数据报送", "账户"]
 
 
@@ -264,9 +256,15 @@ def test_deep_link_opens_page_with_its_filters(base_url, new_page, shots, url):
     spec = PAGES[url]
     title = next(t for _, t, u in NAV if u == url)
     page = new_page()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(urlsplit(r.url).path))
     path = "" if url == DEFAULT else url  # the default page's own URL is "/" (what a copied link holds)
     page.goto(f"{base_url}/{path}" + (f"?{spec['query']}" if spec["query"] else ""))
     settle(page, title, charts=spec["charts"], key=spec["key"])
+    # it connected at once: it never took its own address for the app's (a failed health check there
+    # and a back-off before the right one; ui.launch tells the page the app's address)
+    assert [p for p in asked if "/_stcore/" in p and not p.startswith("/_stcore/")] == []
+    assert "/_stcore/health" in asked
     for text in spec["texts"]:
         page.get_by_text(text).first.wait_for()
     shot(page, shots, f"link_{url}")
