@@ -81,7 +81,7 @@ class _SheetReader:
         with self._lock:
             if self._pool is None:
                 ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(["pipelines.reader_process"])
+                ctx.set_forkserver_preload(["pipelines.reader_preload", "pipelines.reader_process"])
                 watch, self._lifeline = ctx.Pipe(duplex=False)
                 memory = int(settings_limits()["reader_memory_mb"] * MB)
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_reader_init,

@@ -196,16 +196,16 @@ def test_a_reader_that_keeps_dying_is_the_files_error_and_the_next_file_gets_a_n
     assert read_workbook(h.valid_return(), "下一个.xlsx").sheets.keys() == {"cover", "indicators", "items"}
 
 
-def test_the_reader_process_reads_without_pandas():
-    """The reader's memory ceiling counts every library it loads: pyarrow would load pandas (45 MB)
-    the first time it turns a Python value into Arrow. Dates, empty cells and a cell over the
-    length limit take those paths."""
+def test_the_reader_process_reads_without_pandas_or_numpy():
+    """The reader's memory ceiling counts every library it loads: pyarrow would load NumPy when
+    imported and pandas (45 MB) the first time it turns a Python value into Arrow. Dates, empty
+    cells and a cell over the length limit take those paths."""
     assert read_workbook(h.valid_return(), "a.xlsx").sheets
     assert errors(h.long_cell("K", 30_000))
     for proc in read.READER.processes():
         with open(f"/proc/{proc.pid}/maps") as fh:
             loaded = fh.read()
-        assert "pyarrow" in loaded and "/pandas/" not in loaded
+        assert "pyarrow" in loaded and "/pandas/" not in loaded and "/numpy/" not in loaded
 
 
 def test_a_file_read_when_the_reader_died_for_another_is_read_again(monkeypatch):

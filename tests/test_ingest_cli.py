@@ -143,7 +143,14 @@ for _ in range(200):  # the reader, its forkserver and the resource tracker go w
                 break
         except ChildProcessError:
             break
-    left = [p for p in os.listdir("/proc") if p.isdigit() and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid())]
+    left = []
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[1] == str(os.getpid()):
+                    left.append(p)
+        except OSError:  # gone meanwhile
+            pass
     if not left:
         break
     time.sleep(0.05)
