@@ -198,10 +198,12 @@ st.caption(f"逾期天数：缺报的，从截止日期算到今天（{fmt_date(
 due = st.date_input("补报截止日期（写入催报文字）", value=today + timedelta(days=7), min_value=today,
                     format="YYYY-MM-DD", key="rep_due")
 texts = reminder_texts(todo, due, today)
-st.markdown("**催报文字**（每个单位一段，点右上角图标复制）")
-for r in texts.itertuples():
-    st.markdown(f"{r.unit_name}：缺报{r.missing}份，逾期{r.late}份")
-    st.code(r.text, language=None, wrap_lines=True)
+# drawn on demand (each copyable block costs the browser as much as a chart); also in the download
+if st.toggle(f"显示催报文字（{len(texts)}个单位，每个单位一段，可复制）", key="rep_texts",
+             help="催报文字也在下方下载的催报清单（Excel）中"):
+    for r in texts.itertuples():
+        st.markdown(f"{r.unit_name}：缺报{r.missing}份，逾期{r.late}份")
+        st.code(r.text, language=None, wrap_lines=True)
 _download("下载催报清单（Excel）",
           lambda: {"催报清单": listing, "催报文字": texts.rename(columns={
               "unit_name": "单位", "missing": "缺报份数", "late": "逾期份数", "text": "催报文字"})

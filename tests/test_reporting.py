@@ -208,8 +208,11 @@ def test_page_on_demo_lists_the_missing_and_late_returns(tmp_path, monkeypatch):
     for (unit, period) in demo.LATE:
         assert (ref.unit_name(unit), parse_period(period).label, "逾期") in rows
     assert len(rows) == len(demo.MISSING) + len(demo.LATE)
+    assert not app.code  # the reminder texts are drawn on demand
+    app.toggle(key="rep_texts").set_value(True).run()
     codes = " ".join(c.value for c in app.code)
     assert "请阿拉善盟于" in codes and "补报2019年下半年报表" in codes
+    assert len(app.code) == listing["单位"].nunique()  # one copyable text per unit
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["缺报"] == "1 份" and metrics["逾期"] == f"{len(demo.LATE)} 份"
     assert [c for c in app.get("plotly_chart")]

@@ -391,9 +391,11 @@ def trend_small_multiples(series: pd.DataFrame, as_of: date, scope: str = "å…¨åŒ
         fig.add_scatter(x=[None], y=[None], mode="markers", name=st_, marker=dict(color=STATUS_COLORS[st_], size=9),
                         showlegend=True, hoverinfo="skip")
     tv, tt = period_end_ticks(start, end, months=12)  # year ends: a small panel has room for four labels
-    fig.update_xaxes(tickvals=tv, ticktext=tt, tickfont=dict(size=10),
+    # the margins have room for the short tick labels: no automatic margins, which made plotly.js
+    # lay the 28 axes out again and again (about 0.15 s of every load of the page)
+    fig.update_xaxes(tickvals=tv, ticktext=tt, tickfont=dict(size=10), automargin=False,
                      range=[start - pd.Timedelta(days=30), end + pd.Timedelta(days=8)])
-    fig.update_yaxes(range=[0, min(top, 250)], ticksuffix="%", tickfont=dict(size=10))
+    fig.update_yaxes(range=[0, min(top, 250)], ticksuffix="%", tickfont=dict(size=10), automargin=False)
     for a in fig.layout.annotations:
         a.font = dict(size=12)
     height = 190 * rows + 260
