@@ -539,17 +539,19 @@ def _item_rows(txt: dict[str, pa.Array]) -> pa.Array | None:
             filled = m if filled is None else pc.or_(filled, m)
     seq, name = txt["seq"], txt["name"]
 
-    def note(arr):
-        m = None
-        for p in NOTE_PREFIXES:
-            s = pc.starts_with(arr, p)
-            m = s if m is None else pc.or_(m, s)
-        return m
-
-    drop = pc.or_(pc.or_(pc.match_substring_regex(seq, _MARK_RX), note(seq)),
-                  pc.or_(note(name), pc.and_(pc.equal(seq, ""), pc.match_substring_regex(name, _MARK_RX))))
+    drop = pc.or_(pc.or_(pc.match_substring_regex(seq, _MARK_RX), _note_rows(seq)),
+                  pc.or_(_note_rows(name), pc.and_(pc.equal(seq, ""), pc.match_substring_regex(name, _MARK_RX))))
     keep = pc.and_(filled, pc.invert(drop))
     return None if pc.all(keep).as_py() in (True, None) else keep
+
+
+def _note_rows(arr: pa.Array) -> pa.Array | None:
+    """Which cells of a text column start like a note (NOTE_PREFIXES: 「注：」「填表说明」 ...)."""
+    m = None
+    for p in NOTE_PREFIXES:
+        s = pc.starts_with(arr, p)
+        m = s if m is None else pc.or_(m, s)
+    return m
 
 
 # 合计, 总计, 小计 (and 合计： ...): what norm_key(text) in TOTAL_MARKS tells, as one pattern
@@ -639,11 +641,7 @@ def _check_cell_lengths(wb: RawWorkbook, limits: Limits) -> list[Issue]:
             spec, must = (IND_HEADERS, ("value",)) if role == "indicators" else (ITEM_HEADERS, ITEM_REQUIRED)
             hit = _find_header(sheet.rows(30), spec, must)
         note_col = hit[1]["note"][0] if hit and "note" in hit[1] else None
-        first = pc.utf8_trim_whitespace(sheet.column(0))
-        note_rows = None
-        for prefix in NOTE_PREFIXES:
-            m = pc.starts_with(first, prefix)
-            note_rows = m if note_rows is None else pc.or_(note_rows, m)
+        note_rows: pa.Array | None = None  # rows that are notes: found when a column first needs them
         cut = {(r, c): n for r, c, n in wb.long_cells.get(title, [])}  # cut by the reader: their real length
         headers = {idx: text for idx, text in hit[1].values()} if hit else {}
         cells = []
@@ -654,7 +652,9 @@ def _check_cell_lengths(wb: RawWorkbook, limits: Limits) -> list[Issue]:
             if (pc.max(lengths).as_py() or 0) <= limit:
                 continue
             over = pc.greater(lengths, limit)
-            if limit < limits.max_note_chars and note_rows is not None:
+            if limit < limits.max_note_chars and NOTE_PREFIXES:
+                if note_rows is None:
+                    note_rows = _note_rows(pc.utf8_trim_whitespace(sheet.column(0)))
                 over = pc.and_(over, pc.invert(note_rows))
             for i in pc.indices_nonzero(over).to_pylist():
                 cells.append((i + 1, j + 1, cut.get((i + 1, j + 1), lengths[i].as_py()), limit, headers.get(j)))
