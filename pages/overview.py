@@ -8,7 +8,7 @@ from pipelines import queries
 from pipelines.export import PERCENT
 from pipelines.figures import STATUS_COLORS, progress_bars
 from pipelines.progress import coverage_phrase, data_end, indicator_sentence, sentences_for, summary_sentence
-from pipelines.vocab import STATE_CURRENT, STATE_NO_RETURN, STATUS_ORDER, STATUS_PARTIAL, VERDICTS, pct
+from pipelines.vocab import STATE_CURRENT, STATE_NO_RETURN, STATUS_ORDER, STATUS_PARTIAL, VERDICTS, pct, quantity
 from ui import filters
 from ui.common import (
     excel_bytes, figure, fmt_date, page_header, period_label, print_view, q, reference, require_data,
@@ -48,14 +48,14 @@ cols = st.columns(6)
 cols[0].metric("时间进度", pct(table["time_progress"].iloc[0]))
 if flt.units:  # a part of the region: shares of the region's target, no verdicts
     reported = table.dropna(subset=["value"])
-    cols[1].metric("所选单位", f"{len(flt.units)} 个")
-    cols[2].metric("有数据的指标", f"{len(reported)} 项")
+    cols[1].metric("所选单位", quantity(len(flt.units), "个"))
+    cols[2].metric("有数据的指标", quantity(len(reported), "项"))
     cols[3].metric("占全区目标最高", pct(reported["completion_rate"].max()) if len(reported) else "—")
     cols[4].metric("占全区目标最低", pct(reported["completion_rate"].min()) if len(reported) else "—")
 else:
     counts = table["status"].value_counts()
     for c, s in zip(cols[1:], VERDICTS):
-        c.metric(s, f"{int(counts.get(s, 0))} 项")
+        c.metric(s, quantity(int(counts.get(s, 0)), "项"))
 cols[5].metric("当期报送单位", f"{n_current}/{n_units}",
                help=f"报告期末为 {fmt_date(as_of)}（含所选日期的报告期）的报表；其余单位的数字沿用（结转）更早报告期，或缺报")
 

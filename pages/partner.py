@@ -10,6 +10,7 @@ from pipelines.figures import (
     clicked_codes, domestic_partners_bar, partner_groups_bar, partner_sector_heatmap, partner_top,
     partner_world_map,
 )
+from pipelines.vocab import quantity
 from ui import filters
 from ui.common import (
     excel_bytes, figure, page_header, q, reference, require_data, show_chart, show_table, table_height,
@@ -47,10 +48,10 @@ foreign = q(queries.items_by_partner, as_of, **kw, kind="foreign")
 domestic = q(queries.items_by_partner, as_of, **kw, kind="domestic")
 summary = q(queries.items_summary, as_of, **kw).iloc[0]
 cols = st.columns(4)
-cols[0].metric("合作国家", f"{int(kinds.loc['foreign', 'partners'])} 个")
-cols[1].metric("国际合作事项", f"{int(kinds.loc['foreign', 'items']):,} 项", help="至少有一个国外合作方的在册事项")
-cols[2].metric("国内合作省（区、市）", f"{int(kinds.loc['domestic', 'partners'])} 个", help="含中国香港、中国澳门、中国台湾")
-cols[3].metric("国内合作事项", f"{int(kinds.loc['domestic', 'items']):,} 项",
+cols[0].metric("合作国家", quantity(int(kinds.loc['foreign', 'partners']), "个"))
+cols[1].metric("国际合作事项", quantity(int(kinds.loc['foreign', 'items']), "项"), help="至少有一个国外合作方的在册事项")
+cols[2].metric("国内合作省（区、市）", quantity(int(kinds.loc['domestic', 'partners']), "个"), help="含中国香港、中国澳门、中国台湾")
+cols[3].metric("国内合作事项", quantity(int(kinds.loc['domestic', 'items']), "项"),
                help="至少有一个国内其他省（区、市）合作方的在册事项")
 if int(summary["items"]) == 0:
     st.info("所选范围内没有在册的合作事项。可以放宽左侧的筛选条件，或选择更晚的截止日期。")

@@ -10,7 +10,7 @@ from pipelines import figures, queries
 from pipelines.export import PERCENT
 from pipelines.figures import REPORTING_COLORS, REPORTING_TEXT_COLORS
 from pipelines.reporting import STATE_LATE, STATE_MISSING, expected_periods, reminder_texts
-from pipelines.vocab import FREQUENCY_WORDS, pct, reporting_frequency
+from pipelines.vocab import FREQUENCY_WORDS, pct, quantity, reporting_frequency
 from ui import filters
 from ui.common import (
     demo_banner, esc, excel_bytes, figure, fmt_date, q, reference, show_chart, show_table, table_height,
@@ -121,12 +121,12 @@ span = first.label if first == last else f"{first.label}至{last.label}"
 overall = t["overall"].iloc[0]
 
 cols = st.columns(6)
-cols[0].metric("应报", f"{int(overall.expected)} 份", help=f"{m['unit_code'].nunique()}个单位 × {m['period_code'].nunique()}个报告期")
+cols[0].metric("应报", quantity(int(overall.expected), "份"), help=f"{m['unit_code'].nunique()}个单位 × {m['period_code'].nunique()}个报告期")
 cols[1].metric("完整率", pct(overall.completeness), help=f"已报 {int(overall.received)} 份 ÷ 应报 {int(overall.expected)} 份")
 cols[2].metric("及时率", pct(overall.timeliness), help=f"按时 {int(overall.on_time)} 份 ÷ 应报 {int(overall.expected)} 份")
-cols[3].metric("逾期", f"{int(overall.late)} 份")
-cols[4].metric("缺报", f"{int(overall.missing)} 份")
-cols[5].metric("入库时有提示", f"{int(m['has_warnings'].sum())} 份",
+cols[3].metric("逾期", quantity(int(overall.late), "份"))
+cols[4].metric("缺报", quantity(int(overall.missing), "份"))
+cols[5].metric("入库时有提示", quantity(int(m['has_warnings'].sum()), "份"),
                help="当前版本入库时带有提示（警告）的报表，建议核实")
 if int(overall.pending):
     st.info(f"另有 {int(overall.pending)} 份报表尚未收到，但还没到截止日期（显示为「待报」），不计入缺报。")

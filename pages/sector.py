@@ -6,7 +6,7 @@ import streamlit as st
 
 from pipelines import queries
 from pipelines.figures import clicked_codes, sector_bars, sector_growth, sector_unit_heatmap
-from pipelines.vocab import STATE_CURRENT, STATE_NO_RETURN
+from pipelines.vocab import STATE_CURRENT, STATE_NO_RETURN, quantity
 from ui import filters
 from ui.common import excel_bytes, figure, fmt_date, page_header, q, reference, require_data, show_chart, show_table
 
@@ -32,11 +32,11 @@ def click_to_filter(event, current: tuple[str, ...]) -> None:
 summary = q(queries.items_summary, as_of, **kw).iloc[0]
 n_items = int(summary["items"])
 cols = st.columns(4)
-cols[0].metric("在册合作事项", f"{n_items:,} 项")
-cols[1].metric("投入经费", f"{summary['funding_wan']:,.1f} 万元",
+cols[0].metric("在册合作事项", quantity(n_items, "项"))
+cols[1].metric("投入经费", quantity(summary['funding_wan'], "万元", 1),
                help=f"{int(summary['funded_items'])} 项事项填报了投入经费；未填报的不计入")
-cols[2].metric("涉及领域", f"{int(summary['sectors'])} 个")
-cols[3].metric("涉及单位", f"{int(summary['units'])} 个")
+cols[2].metric("涉及领域", quantity(int(summary['sectors']), "个"))
+cols[3].metric("涉及单位", quantity(int(summary['units']), "个"))
 missing = basis[basis["state"] != STATE_CURRENT]
 if len(missing):
     st.caption("统计依据：" + "；".join(

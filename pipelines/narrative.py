@@ -26,7 +26,7 @@ from .progress import (
 from .reference import Reference, load_reference
 from .vocab import (
     STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, STATUS_AHEAD, STATUS_BEHIND, STATUS_DONE, STATUS_PARTIAL,
-    STATUS_SLIGHT, STATUS_SUBSET, VERDICTS, date_phrase, date_zh, period_label,
+    STATUS_SLIGHT, STATUS_SUBSET, VERDICTS, date_phrase, date_zh, period_label, quantity,
 )
 
 TOP_N = 3  # units, partners and sectors named as leading / moving most
@@ -367,14 +367,14 @@ def key_figures(d: BriefingData) -> list[tuple[str, str]]:
     if any(counts.get(s, 0) for s in VERDICTS):
         out.append(("指标状态", "，".join(f"{s}{int(counts.get(s, 0))}项" for s in VERDICTS)))
     if counts.get(STATUS_PARTIAL, 0):
-        out.append(("数据不全（未判断）", f"{int(counts[STATUS_PARTIAL])}项"))
+        out.append(("数据不全（未判断）", quantity(int(counts[STATUS_PARTIAL]), "项")))
     b = d.basis
     out.append(("当期报送单位", f"{int((b['state'] == STATE_CURRENT).sum())}/{len(b)}"))
-    out.append(("在册合作事项", f"{d.n_items:,}项"))
-    out.append(("投入经费", f"{d.funding_wan:,.1f}万元"))
+    out.append(("在册合作事项", quantity(d.n_items, "项")))
+    out.append(("投入经费", quantity(d.funding_wan, "万元", 1)))
     if len(d.partners_now):
-        out.append(("合作国家", f"{int((d.partners_now['kind'] == 'foreign').sum())}个"))
-        out.append(("国内合作省（区、市）", f"{int((d.partners_now['kind'] == 'domestic').sum())}个"))
+        out.append(("合作国家", quantity(int((d.partners_now["kind"] == "foreign").sum()), "个")))
+        out.append(("国内合作省（区、市）", quantity(int((d.partners_now["kind"] == "domestic").sum()), "个")))
     return out
 
 

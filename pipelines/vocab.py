@@ -221,6 +221,14 @@ def number(x, digits: int = 0) -> str:
     return DASH if is_missing(x) else f"{x:,.{digits}f}"
 
 
+def quantity(x, unit: str, digits: int = 0) -> str:
+    """A figure that stands on its own (a metric, a key figure, a chart label): the number with
+    thousands separators, a space, its unit: 「14,011 项」, 「162,367.6 万元」; 「—」 for nothing.
+    Inside a Chinese sentence, and in the region map's labels where room is short, the unit
+    follows the number directly (「共12项」, 「包头市 21家」)."""
+    return DASH if is_missing(x) else f"{number(x, digits)} {unit}"
+
+
 def period_end_ticks(start: date, end: date, months: int = 6) -> tuple[list[date], list[str]]:
     """Ticks for a date axis of the plan: its start (「2018年初」) and every period end every
     ``months`` months up to ``end`` (「2018年6月底」, 「2018年底」: end_phrase), nothing after it."""

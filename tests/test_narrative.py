@@ -62,6 +62,9 @@ def test_known_numbers_give_the_right_values_percentages_and_words(db):
     assert "13个填报单位中13个当期报送" in section(t, "五")
     assert "没有沿用" in section(t, "五")
     assert ("时间进度", "50.0%") in t.key_figures
+    # a figure on its own reads as on every page's metrics: number, space, unit (prose has no space)
+    figures = dict(t.key_figures)
+    assert figures["在册合作事项"] == f"{data.n_items:,} 项" and figures["投入经费"].endswith(" 万元")
 
 
 def test_all_complete(db):
