@@ -453,6 +453,12 @@ def _chunks(pieces):
             chunk = pending.result()
             if chunk:
                 pending = _POOL.submit(next, it, b"")
+            end = chunk.rfind(b"</row>") if chunk else -1
+            if end >= 0:  # the usual case, the same cut as below with one copy instead of two
+                end += 6
+                buf, tail = b"".join((tail, memoryview(chunk)[:end])), chunk[end:]
+                yield buf
+                continue
             buf = tail + chunk
             if chunk:
                 cut = buf.rfind(b"</row>")
