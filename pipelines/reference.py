@@ -13,7 +13,6 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-from rapidfuzz import fuzz, process
 
 from .textkey import norm_key  # noqa: F401  (kept here: reference.norm_key is used everywhere)
 from .vocab import DATA_DIR, read_yaml
@@ -113,6 +112,8 @@ class Lookup:
         """The display name of the closest spelling, if any is close enough."""
         if not key or not self._choices:
             return None
+        from rapidfuzz import process  # only for a name not found (the command line starts without it)
+
         best = process.extractOne(key, self._choices, scorer=_score, score_cutoff=70)
         if best is None:
             return None
@@ -125,6 +126,8 @@ def _score(a: str, b: str, **_: object) -> float:
     「生态屏障」 is contained in 「生态屏障与荒漠化防治」; 「俄国」 shares its first
     character with 「俄罗斯」 and 「俄」.
     """
+    from rapidfuzz import fuzz
+
     r = fuzz.ratio(a, b)
     if len(a) >= 2 and len(b) >= 2 and (a in b or b in a):
         r = max(r, 90.0)
