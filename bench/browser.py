@@ -26,6 +26,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -118,7 +119,8 @@ def switches(page, base: str, title: str, url: str, repeat: int) -> list[float]:
         link = page.locator(f"[data-testid='stSidebarNavLink']:has(span[label='{title}'])")
         t0 = time.perf_counter()
         link.click()
-        page.wait_for_url(lambda u: (u.rstrip("/") == base) if url == "overview" else f"/{url}" in u,
+        # the page's own address (总览: the app's), whatever query its filters then add
+        page.wait_for_url(lambda u: urlsplit(u).path.rstrip("/") == ("" if url == "overview" else f"/{url}"),
                           wait_until="commit")
         page.wait_for_function(f"""() => [...document.querySelectorAll('h1')].some(h => h.textContent.includes({title!r}))""",
                                timeout=TIMEOUT)
