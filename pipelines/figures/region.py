@@ -399,6 +399,7 @@ def trend_small_multiples(series: pd.DataFrame, as_of: date, scope: str = "全�
     for a in fig.layout.annotations:
         a.font = dict(size=12)
     height = 190 * rows + 260
-    fig.update_layout(margin=dict(t=160), legend=_legend_under_subtitle(height))
+    # margins set here, not left to the chart theme: axes have no automatic margins (above)
+    fig.update_layout(margin=dict(t=160, l=56, r=44), legend=_legend_under_subtitle(height))
     foot = "点的颜色为该期状态；空心点：该期有单位沿用更早报告期的数字或未报送" + (f"；{note}" if note else "")
     return finish(fig, title, sub, note=foot, height=height)
