@@ -18,6 +18,7 @@ from pipelines.ingest import ingest_bytes
 from pipelines.normalise import parse_period
 from tests.factories import PASSWORD, login, make_user
 from tests.test_upload_page import TODAY, UNIT, open_page, return_bytes, upload
+from ui.navigation import SECTIONS
 
 REPO = Path(__file__).resolve().parent.parent
 CHIFENG = "150400"
@@ -212,8 +213,7 @@ def test_a_viewer_cannot_upload_or_restore(monkeypatch, db):
     assert any("没有「查看版本历史」的权限" in w.value for w in at.warning)
 
 
-PAGES = ["overview", "trends", "region", "sector", "partner", "explorer", "upload", "reporting", "history", "admin",
-         "login"]
+PAGES = [Path(e[0]).stem for entries in SECTIONS.values() for e in entries]  # every page (ui/navigation.py)
 
 
 @pytest.mark.parametrize("page", PAGES)

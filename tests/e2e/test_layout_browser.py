@@ -26,6 +26,7 @@ import pytest
 from tests.dbfixtures import demo_db_copy
 from tests.e2e.server import CHROMIUM, idle, is_local, navigation, sidebar_login
 from tests.factories import PASSWORD, make_user
+from ui.navigation import DEFAULT_PAGE
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
@@ -35,7 +36,7 @@ SIZES = [(1024, 768), (1366, 768), (1920, 1080)]
 # the pages a visitor who has not logged in is offered (系统管理 appears only for an administrator)
 PAGES = [(title, url) for section, entries in navigation().items() if section != "系统管理"
          for _, title, _, url in entries]
-DEFAULT = "overview"
+DEFAULT = DEFAULT_PAGE
 # Filters that make each page show its fullest view (a unit's own view on 按盟市).
 QUERY = {"region": "unit=150200", "explorer": "unit=150200"}
 
