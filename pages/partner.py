@@ -56,13 +56,15 @@ cols[3].metric("国内合作事项", quantity(int(kinds.loc['domestic', 'items']
 if int(summary["items"]) == 0:
     st.info("所选范围内没有在册的合作事项。可以放宽左侧的筛选条件，或选择更晚的截止日期。")
 
-chart_that_filters(figure(partner_world_map, foreign, as_of, scope, extra), "partner_map")
-
-# one chart at a time below the map (each is one click away; drawing all five made the page slow)
+# one chart at a time, the world map first (each is one click away; a page drawing the map and a
+# second chart at once was the slowest to open: bench/browser.py)
 view = filters.one_of("partner", "view", {
-    "top": "主要合作国家", "domestic": "国内合作省（区、市）", "groups": "计划重点合作方向", "sectors": "合作方与领域",
+    "map": "世界地图", "top": "主要合作国家", "domestic": "国内合作省（区、市）", "groups": "计划重点合作方向",
+    "sectors": "合作方与领域",
 }, "查看")
-if view == "top":
+if view == "map":
+    chart_that_filters(figure(partner_world_map, foreign, as_of, scope, extra), "partner_map")
+elif view == "top":
     chart_that_filters(figure(partner_top, foreign, as_of, scope, extra), "partner_top")
 elif view == "domestic":
     chart_that_filters(figure(domestic_partners_bar, domestic, as_of, scope, extra), "partner_domestic")

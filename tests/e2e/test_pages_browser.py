@@ -65,7 +65,7 @@ PAGES = {
                    chips={"填报单位": [UNIT_NAME]}, subtitle=[f"截至{AS_OF_ZH}"]),
     "sector": dict(query=f"as_of={AS_OF}&sector=S04", charts=1, chips={"所属领域": ["稀土新材料"]},
                    subtitle=[f"截至{AS_OF_ZH}", "稀土新材料"]),
-    "partner": dict(query=f"as_of={AS_OF}&partner=G01", charts=2, chips={"合作国家（地区）或分组": ["中俄蒙经济走廊"]},
+    "partner": dict(query=f"as_of={AS_OF}&partner=G01", charts=1, chips={"合作国家（地区）或分组": ["中俄蒙经济走廊"]},
                     subtitle=[f"截至{AS_OF_ZH}", "中俄蒙经济走廊"]),
     "explorer": dict(query=f"as_of={AS_OF}&type=T04&unit={UNIT}", key=DATAFRAME,
                      chips={"填报单位": [UNIT_NAME], "事项类别": ["国际科技合作项目"]}),
@@ -339,7 +339,7 @@ def test_region_map_draws_units_and_clicks_open_a_unit(base_url, new_page, shots
 def test_partner_world_map_draws_china_whole_and_click_filters(base_url, new_page, shots):
     page = new_page()
     page.goto(f"{base_url}/partner?as_of=2020-12-31")
-    settle(page, "按国别", charts=2)
+    settle(page, "按国别", charts=1)
     names = page.evaluate(f"() => {MAP_GD}.data.map(t => t.name)")
     assert {"中国", "合作国家", "南海断续线"} <= set(names)
     # Taiwan and Hebei in China's fill, Mongolia and Russia in the partner scale, the open ocean white
@@ -366,8 +366,8 @@ def test_partner_world_map_draws_china_whole_and_click_filters(base_url, new_pag
 def test_filters_travel_and_a_copied_url_restores_them(base_url, new_page, shots):
     """Set every filter the way a user does, across pages; the URL then opens the same view elsewhere."""
     page = new_page()
-    page.goto(f"{base_url}/partner?as_of={AS_OF}&unit={UNIT}")
-    settle(page, "按国别", charts=2)
+    page.goto(f"{base_url}/partner?as_of={AS_OF}&unit={UNIT}&view=top")  # the bar chart of partners
+    settle(page, "按国别", charts=1)
 
     # an item type from the sidebar
     open_dropdown(page.locator("[data-testid='stSidebar'] input[aria-label='事项类别']"))
@@ -375,7 +375,7 @@ def test_filters_travel_and_a_copied_url_restores_them(base_url, new_page, shots
     page.wait_for_url(re.compile(r"type=T04"), wait_until="commit")
     page.keyboard.press("Escape")
     page.get_by_text("类别：国际科技合作项目").first.wait_for()
-    settle(page, "按国别", charts=2)
+    settle(page, "按国别", charts=1)
 
     # a partner country from the bar chart of partners
     partner = click_bar(page, "主要合作国家|各合作国家")
