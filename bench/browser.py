@@ -1,14 +1,15 @@
 """Benchmark: every page as a manager feels it, in headless Chromium, against a floor page.
 
 For every page of app.py's navigation (read from app.py): open it once (warm-up: the server's
-query caches fill, the browser caches the scripts), then reload it ``--repeat`` times and take
-the median of the time from the reload until the page's script run is over and every chart has
+query caches fill, the browser caches the scripts), then open it again ``--repeat`` times (as a
+reload does: warm) and take the median of the time from the start until the page's script run is over and every chart has
 drawn (every plotly chart laid out, maps included, every table's grid drawn). Also from the
 sidebar: from 总览, a click on the page's link until the same state (median of ``--repeat``).
 
 In the same run, the floor page (bench/floor_page.py: one 14-bar plotly chart and one 14-row
-table, the app's own chart config and table helper) is measured the same way; each page's ratio
-is to the floor. Absolute times swing by 2x on this shared machine; ratios hold better.
+table, the app's own chart config and table helper, served as the app is: ui.launch) is measured
+the same way, opened in turns with each page so that each pair meets the same load; each page's ratio is to the floor. Absolute times swing by 2x on this shared machine;
+ratios hold better.
 
     python bench/browser.py [--db PATH] [--repeat 3] [--pages overview,region] [--trace DIR] [--port N]
 
@@ -53,9 +54,12 @@ DONE = """() => {
 
 @contextmanager
 def floor_server():
-    """``streamlit run bench/floor_page.py`` with the app's own settings (its config folder)."""
+    """``streamlit run bench/floor_page.py`` with the app's own settings (its config folder) and
+    static files (ui.launch)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "bench" / "floor_page.py"),
+    # through ui.launch, as the app: the same fixes to Streamlit's static files (a chart drawn once)
+    launch = "import sys; from ui.launch import run_streamlit; run_streamlit(sys.argv[1], sys.argv[2:])"
+    cmd = [sys.executable, "-c", launch, str(REPO / "bench" / "floor_page.py"),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -93,20 +97,30 @@ def wait_done(page) -> float:
     return page.evaluate("() => window.__lastChange || performance.now()")
 
 
-def reloads(page, url: str, repeat: int, trace_to: Path | None = None) -> list[float]:
+def open_once(page, url: str, trace_to: Path | None = None) -> float:
+    """Open ``url`` (warm: its scripts in the browser's cache) until the page is done (s)."""
+    if trace_to:
+        page.context.tracing.start(screenshots=True, snapshots=False)
     page.goto(url)
-    wait_done(page)  # warm-up: caches fill
-    page.wait_for_timeout(500)
-    times = []
+    t = wait_done(page) / 1000
+    if trace_to:
+        page.context.tracing.stop(path=str(trace_to))
+    page.wait_for_timeout(300)
+    return t
+
+
+def in_turns(page, floor_url: str, url: str, repeat: int,
+             trace_to: Path | None = None) -> tuple[list[float], list[float]]:
+    """The floor page and the page opened in turns, ``repeat`` times each, after a warm-up (the
+    server's caches fill, the browser caches the scripts): each pair meets the same load on this
+    shared machine."""
+    for u in (floor_url, url):
+        open_once(page, u)
+    floor, times = [], []
     for i in range(repeat):
-        if trace_to and i == repeat - 1:
-            page.context.tracing.start(screenshots=True, snapshots=False)
-        page.reload()
-        times.append(wait_done(page) / 1000)
-        if trace_to and i == repeat - 1:
-            page.context.tracing.stop(path=str(trace_to))
-        page.wait_for_timeout(300)
-    return times
+        floor.append(open_once(page, floor_url))
+        times.append(open_once(page, url, trace_to if i == repeat - 1 else None))
+    return floor, times
 
 
 def switches(page, base: str, title: str, url: str, repeat: int) -> list[float]:
@@ -164,10 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         page = ctx.new_page()
         page.set_default_timeout(TIMEOUT)
         for title, url in pages:
-            floor_t = statistics.median(reloads(page, floor + "/", args.repeat))
             path = "" if url == "overview" else url
-            t = reloads(page, f"{base}/{path}", args.repeat,
-                        args.trace / f"{url}.zip" if args.trace else None)
+            floor_ts, t = in_turns(page, floor + "/", f"{base}/{path}", args.repeat,
+                                   args.trace / f"{url}.zip" if args.trace else None)
+            floor_t = statistics.median(floor_ts)
             charts = page.locator(".js-plotly-plot").count()
             tables = page.locator("[data-testid='stDataFrame']").count()
             sw = None if args.no_switch else statistics.median(switches(page, base, title, url, args.repeat))
@@ -176,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         browser.close()
 
     print(f"\n{time.strftime('%Y-%m-%d %H:%M')}  Chromium {VIEWPORT['width']}x{VIEWPORT['height']}, "
-          f"median of {args.repeat} warm reloads; floor = one 14-bar chart + one 14-row table, measured "
-          "right before each page\n")
+          f"median of {args.repeat} warm loads; floor = one 14-bar chart + one 14-row table, opened "
+          "in turns with each page\n")
     print("| 页面 | 图表 | 表格 | 热刷新 | 基准页 | 比值 | 侧栏切换 |")
     print("|---|---|---|---|---|---|---|")
     for title, charts, tables, t, f, sw in rows:

@@ -9,6 +9,7 @@ off, so the sidebar only ever shows the Chinese page titles (ui.common's
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,11 +24,18 @@ BUILD = "import sys; from pipelines.demo import build_demo_atomic; build_demo_at
 def main(argv: list[str] | None = None) -> None:
     start_demo_build()
     from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.web import cli
 
     PagesManager.uses_pages_directory = False  # read by the first session's PagesManager
-    connect_straight_from_pages()
-    sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
+    run_streamlit(APP, sys.argv[1:] if argv is None else argv)
+
+
+def run_streamlit(script: Path | str, args: list[str]) -> None:
+    """``streamlit run SCRIPT ARGS`` with Streamlit's static files as the app serves them
+    (serve_fixed_pages); bench/browser.py runs its floor page this way too."""
+    from streamlit.web import cli
+
+    serve_fixed_pages()
+    sys.argv = ["streamlit", "run", str(script), *args]
     cli.main()
 
 
@@ -40,8 +48,44 @@ BASE_URL_JS = """<script>(function () {
 })();</script>"""
 
 
-def connect_straight_from_pages() -> None:
-    """A page opened at its own address (a bookmark, a link, a reload of /partner) connects to the
+# Streamlit 1.67's chart element (static/js/PlotlyChart.*.js) draws every plotly chart two or three
+# times as a page opens, each a full layout of the figure in plotly.js (the 按领域 chart: about 0.1 s
+# each time, on every load and after every filter change):
+# - it mounts the chart before its container has been measured (width -1), so plotly.js draws at
+#   its own width, and again once the width arrives a few milliseconds later;
+# - an effect meant for a change of theme also runs once on mount, and hands plotly.js a copy of
+#   the same figure, which it lays out again.
+# Each fix is an exact piece of that file, replaced as the file is served; should one not be found
+# (another Streamlit version), the file is served as it is and the log says so. The tests check
+# that every piece is found, and that a chart is drawn once.
+CHART_FIXES = (
+    ("wait for the container's width",
+     "children:i(q,{data:N.data",
+     "children:v===-1?null:i(q,{data:N.data"),
+    ("no theme effect on mount (the figure was themed as the state was made)",
+     "(0,P.useEffect)(()=>{F(t=>Le(t,e.theme,c))},[e.id,c,e.theme])",
+     "(()=>{let m=(0,P.useRef)(!0);(0,P.useEffect)(()=>{if(m.current){m.current=!1;return}"
+     "F(t=>Le(t,e.theme,c))},[e.id,c,e.theme])})()"),
+)
+CHART_BUNDLE = re.compile(r"PlotlyChart\.[\w-]+\.js")
+
+
+def fixed_chart_bundle(text: str) -> str | None:
+    """PlotlyChart.*.js with CHART_FIXES applied; None if any piece is not found exactly once."""
+    for why, old, new in CHART_FIXES:
+        if text.count(old) != 1:
+            print(f"ui.launch: Streamlit's chart bundle has changed, served as it is ({why}: not found)",
+                  file=sys.stderr)
+            return None
+        text = text.replace(old, new)
+    return text
+
+
+def serve_fixed_pages() -> None:
+    """Streamlit's static files as the app serves them: index.html tells a page opened at its own
+    address where the app is (see BASE_URL_JS), and the chart bundle has CHART_FIXES.
+
+    A page opened at its own address (a bookmark, a link, a reload of /partner) connects to the
     server at once. Without this, Streamlit's page first takes /partner for the app's address: its
     health check there fails, and it tries the app's root address after a back-off, about 0.15 s
     later on every load of every page but 总览. The page is told the app's address instead
@@ -59,17 +103,27 @@ def connect_straight_from_pages() -> None:
     script = BASE_URL_JS % json.dumps(url_paths())
 
     def create(directory: str, base_url: str | None):
-        from starlette.responses import FileResponse, HTMLResponse
+        from starlette.responses import FileResponse, HTMLResponse, Response
 
         handler = make(directory, base_url)
         index = Path(directory) / "index.html"
         html = index.read_text(encoding="utf-8").replace("<head>", "<head>" + script, 1)
+        charts: dict[Path, str | None] = {}
         plain = handler.get_response
 
         async def get_response(path: str, scope):
             response = await plain(path, scope)
-            if isinstance(response, FileResponse) and Path(response.path) == index:
+            if not isinstance(response, FileResponse):
+                return response
+            served = Path(response.path)
+            if served == index:
                 return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+            if CHART_BUNDLE.fullmatch(served.name):
+                if served not in charts:
+                    charts[served] = fixed_chart_bundle(served.read_text(encoding="utf-8"))
+                if charts[served] is not None:
+                    return Response(charts[served], media_type="text/javascript",
+                                    headers={"Cache-Control": response.headers.get("Cache-Control", "no-cache")})
             return response
 
         handler.get_response = get_response

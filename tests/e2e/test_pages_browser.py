@@ -226,6 +226,17 @@ def click_bar(page, chart_title: str, label: str | None = None) -> str:
     return box["label"]
 
 
+# Counts each plotly chart's layouts (plotly_afterplot), hooked as the chart is created.
+COUNT_DRAWS = """window.__draws = [];
+new MutationObserver(() => {
+  for (const g of document.querySelectorAll('.js-plotly-plot')) {
+    if (g.__counted || !g.on) continue;
+    const d = {n: 0}; g.__counted = true; window.__draws.push(d);
+    g.on('plotly_afterplot', () => { d.n += 1; });
+  }
+}).observe(document, {subtree: true, childList: true});"""
+
+
 # ----------------------------------------------------------------------------- tests
 def test_navigation_matches_app():
     """The spec below covers exactly the pages app.py's navigation lists (a new page needs a spec)."""
@@ -256,11 +267,16 @@ def test_deep_link_opens_page_with_its_filters(base_url, new_page, shots, url):
     spec = PAGES[url]
     title = next(t for _, t, u in NAV if u == url)
     page = new_page()
+    page.add_init_script(COUNT_DRAWS)
     asked: list[str] = []
     page.on("request", lambda r: asked.append(urlsplit(r.url).path))
     path = "" if url == DEFAULT else url  # the default page's own URL is "/" (what a copied link holds)
     page.goto(f"{base_url}/{path}" + (f"?{spec['query']}" if spec["query"] else ""))
     settle(page, title, charts=spec["charts"], key=spec["key"])
+    # every chart was laid out once (Streamlit's chart element, as ui.launch serves it, waits for its
+    # width and does not theme the figure a second time: each extra layout cost up to 0.1 s)
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__draws.map(d => d.n)") == [1] * page.locator(".js-plotly-plot").count()
     # it connected at once: it never took its own address for the app's (a failed health check there
     # and a back-off before the right one; ui.launch tells the page the app's address)
     assert [p for p in asked if "/_stcore/" in p and not p.startswith("/_stcore/")] == []
