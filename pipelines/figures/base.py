@@ -175,6 +175,21 @@ def export_image(fig: go.Figure, fmt: str = "png", scale: float = 2, width: int 
     return render(fig, fmt, scale=scale, width=width, demo=demo)
 
 
+def fixed_margins(fig: go.Figure, left_labels=(), *, right: int | None = None, font_px: int = 13) -> go.Figure:
+    """Margins set in the figure instead of plotly's automatic ones, which make plotly.js lay a
+    chart out a second time in the browser on every load (0.04-0.15 s a chart): on the left, room
+    for the longest of ``left_labels`` (the y tick labels, ``font_px`` high); ``right`` in pixels."""
+    fig.update_xaxes(automargin=False)
+    fig.update_yaxes(automargin=False)
+    margin = {}
+    if len(left_labels):
+        margin["l"] = int(font_px * max(_units(str(s)) for s in left_labels)) + 20
+    if right is not None:
+        margin["r"] = right
+    fig.update_layout(margin=margin)
+    return fig
+
+
 def _legend_under_subtitle(height: int) -> dict:
     """A horizontal legend on its own line under the title and subtitle (never over them)."""
     return dict(orientation="h", yref="container", y=1 - 92 / height, yanchor="top", xanchor="left", x=0.01)

@@ -13,7 +13,7 @@ from plotly.subplots import make_subplots
 
 from .. import geo as _geo
 from ..vocab import ITEM_UNIT, MONEY_UNIT as FUNDING_UNIT, end_phrase
-from .base import SEQUENCE, _map_footer, _units, empty_figure, finish, nice_scale, subtitle
+from .base import SEQUENCE, _map_footer, _units, empty_figure, finish, fixed_margins, nice_scale, subtitle
 
 # 16 item types in data/item_types.csv order: related types share a hue (the
 # two kinds of base blue, the two kinds of project orange, the academician
@@ -130,14 +130,10 @@ def sector_bars(df: pd.DataFrame, as_of: date, scope: str = "全区", extra: str
     n_types = int(df["item_type"].nunique())
     height = max(210 + 34 * len(sectors), 230 + 19 * n_types)  # room for the bars and for the legend
     plot_h = height - 170
-    # margins set here, not by plotly's automatic margins (which laid both panels out a second time
-    # on every load): the longest sector name on the left; on the right the legend of item types at
-    # the chart's right edge, with room before it for the totals drawn past the bars
-    fig.update_xaxes(automargin=False)
-    fig.update_yaxes(automargin=False)
-    legend_px = int(12 * max(_units(t) for t in colors)) + 48
+    # on the right the legend of item types at the chart's right edge, with room before it for the
+    # totals drawn past the bars
+    fixed_margins(fig, sectors, right=int(12 * max(_units(t) for t in colors)) + 48 + 56)
     fig.update_layout(barmode="stack", bargap=max(0.3, 1 - 36 / (plot_h / len(sectors))),
-                      margin=dict(l=int(13 * max(_units(s) for s in sectors)) + 20, r=legend_px + 56),
                       legend=dict(orientation="v", xref="container", x=1.0, xanchor="right", y=1.0, yanchor="top",
                                   yref="paper", title_text="事项类别", font=dict(size=12), tracegroupgap=0))
     return finish(fig, title, sub, height=height)

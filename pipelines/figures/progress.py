@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from ..progress import data_end
 from ..vocab import STATE_CARRIED, STATE_CURRENT, STATE_NO_RETURN, STATUS_SUBSET, date_zh
-from .base import STATUS_COLORS, TIME_COLOR, _legend_under_subtitle, empty_figure, finish, subtitle
+from .base import STATUS_COLORS, TIME_COLOR, _legend_under_subtitle, empty_figure, finish, fixed_margins, subtitle
 
 
 def progress_bars(table: pd.DataFrame, as_of: date, scope: str = "全区", extra: str | None = None) -> go.Figure:
@@ -55,6 +55,7 @@ def progress_bars(table: pd.DataFrame, as_of: date, scope: str = "全区", extra
     # bars: the label moves with 时间进度 across the whole width, so it cannot share a row with the legend
     height = 560
     fig.update_layout(barmode="overlay", bargap=0.25, margin=dict(t=150), legend=_legend_under_subtitle(height))
+    fixed_margins(fig, order, right=40)  # room for 「150.0%」 past the longest bar
     return finish(fig, title, sub, height=height)
 
 

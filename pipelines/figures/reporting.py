@@ -11,7 +11,7 @@ from ..vocab import (
     REPORT_ORDER as REPORTING_STATE_ORDER, REPORT_PENDING as STATE_PENDING, STATUS_BEHIND, STATUS_DONE, STATUS_NONE,
     STATUS_SLIGHT, date_zh,
 )
-from .base import STATUS_COLORS, empty_figure, finish, subtitle
+from .base import STATUS_COLORS, empty_figure, finish, fixed_margins, subtitle
 
 REPORTING_COLORS = {
     STATE_ON_TIME: STATUS_COLORS[STATUS_DONE],   # green, as 已完成
@@ -112,6 +112,7 @@ def reporting_matrix(matrix: pd.DataFrame, today: date, scope: str = "全区", d
         legend=dict(itemclick=False, itemdoubleclick=False, x=0, xanchor="left"),
         margin=dict(t=120),
     ))
+    fixed_margins(fig, units["unit_name"].tolist())
     return finish(fig, title, sub, height=max(380, 180 + 40 * ny), note=f"{ny}个单位 × {nx}个报告期，应报{ny * nx}份")
 
 
