@@ -17,16 +17,16 @@ def installed_bundle() -> Path:
 
 def test_every_fix_applies_to_the_installed_streamlit():
     """A Streamlit upgrade that changes the bundle fails here, not silently in the browser."""
-    text = installed_bundle().read_text(encoding="utf-8")
-    fixed = fixed_chart_bundle(text)
+    data = installed_bundle().read_bytes()
+    fixed = fixed_chart_bundle(data)
     assert fixed is not None
     for why, old, new in CHART_FIXES:
-        assert old not in fixed and new in fixed, why
-    assert len(fixed) - len(text) == sum(len(new) - len(old) for _, old, new in CHART_FIXES)
+        assert old.encode() not in fixed and new.encode() in fixed, why
+    assert len(fixed) - len(data) == sum(len(new.encode()) - len(old.encode()) for _, old, new in CHART_FIXES)
 
 
 def test_a_changed_bundle_is_served_as_it_is(capsys):
-    text = installed_bundle().read_text(encoding="utf-8")
-    old = CHART_FIXES[0][1]
-    assert fixed_chart_bundle(text.replace(old, old[:-1] + "#")) is None
+    data = installed_bundle().read_bytes()
+    old = CHART_FIXES[0][1].encode()
+    assert fixed_chart_bundle(data.replace(old, old[:-1] + b"#")) is None
     assert "served as it is" in capsys.readouterr().err

@@ -70,15 +70,15 @@ CHART_FIXES = (
 CHART_BUNDLE = re.compile(r"PlotlyChart\.[\w-]+\.js")
 
 
-def fixed_chart_bundle(text: str) -> str | None:
+def fixed_chart_bundle(data: bytes) -> bytes | None:
     """PlotlyChart.*.js with CHART_FIXES applied; None if any piece is not found exactly once."""
     for why, old, new in CHART_FIXES:
-        if text.count(old) != 1:
+        if data.count(old.encode()) != 1:
             print(f"ui.launch: Streamlit's chart bundle has changed, served as it is ({why}: not found)",
                   file=sys.stderr)
             return None
-        text = text.replace(old, new)
-    return text
+        data = data.replace(old.encode(), new.encode())
+    return data
 
 
 def serve_fixed_pages() -> None:
@@ -108,7 +108,7 @@ def serve_fixed_pages() -> None:
         handler = make(directory, base_url)
         index = Path(directory) / "index.html"
         html = index.read_text(encoding="utf-8").replace("<head>", "<head>" + script, 1)
-        charts: dict[Path, str | None] = {}
+        charts: dict[Path, bytes | None] = {}
         plain = handler.get_response
 
         async def get_response(path: str, scope):
@@ -120,7 +120,7 @@ def serve_fixed_pages() -> None:
                 return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
             if CHART_BUNDLE.fullmatch(served.name):
                 if served not in charts:
-                    charts[served] = fixed_chart_bundle(served.read_text(encoding="utf-8"))
+                    charts[served] = fixed_chart_bundle(served.read_bytes())
                 if charts[served] is not None:
                     return Response(charts[served], media_type="text/javascript",
                                     headers={"Cache-Control": response.headers.get("Cache-Control", "no-cache")})
