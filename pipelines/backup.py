@@ -20,9 +20,9 @@ Passwords are only in the database as Argon2 hashes.
 from __future__ import annotations
 
 if __name__ == "__main__":  # `python -m pipelines.backup`: the command itself, before this module's imports
-    from .cli import exit_process, run_command
+    from .cli import run_module
 
-    exit_process(lambda: run_command("backup", prog="python -m pipelines.backup"))
+    run_module("backup")
 
 import hashlib
 import json

@@ -12,9 +12,9 @@ Example (a scheduled job):
 from __future__ import annotations
 
 if __name__ == "__main__":  # `python -m pipelines.briefing`: the command itself, before this module's imports
-    from .cli import exit_process, run_command
+    from .cli import run_module
 
-    exit_process(lambda: run_command("briefing", prog="python -m pipelines.briefing"))
+    run_module("briefing")
 
 import io
 import zipfile

@@ -232,6 +232,12 @@ def exit_process(run: Callable[[], int | None]) -> NoReturn:
     os._exit(code)
 
 
+def run_module(name: str) -> NoReturn:
+    """``python -m pipelines.<name>``: the command ``name``, run and ended as ``python -m pipelines
+    <name>`` does (the module form hands over before the module's own imports)."""
+    exit_process(lambda: run_command(name, prog=f"python -m pipelines.{name}"))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):

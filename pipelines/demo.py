@@ -17,9 +17,9 @@ Example:
 from __future__ import annotations
 
 if __name__ == "__main__":  # `python -m pipelines.demo`: the command itself, before this module's imports
-    from .cli import exit_process, run_command
+    from .cli import run_module
 
-    exit_process(lambda: run_command("demo", prog="python -m pipelines.demo"))
+    run_module("demo")
 
 import io
 import json

@@ -11,9 +11,9 @@ Example:
 from __future__ import annotations
 
 if __name__ == "__main__":  # `python -m pipelines.ingest`: the command itself, before this module's imports
-    from .cli import exit_process, run_command
+    from .cli import run_module
 
-    exit_process(lambda: run_command("ingest", prog="python -m pipelines.ingest"))
+    run_module("ingest")
 
 import sys
 from concurrent.futures import ThreadPoolExecutor

@@ -24,9 +24,9 @@ Example:
 from __future__ import annotations
 
 if __name__ == "__main__":  # `python -m pipelines.progress`: the command itself, before this module's imports
-    from .cli import exit_process, run_command
+    from .cli import run_module
 
-    exit_process(lambda: run_command("progress", prog="python -m pipelines.progress"))
+    run_module("progress")
 
 import calendar
 import math

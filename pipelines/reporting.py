@@ -24,9 +24,9 @@ Example:
 from __future__ import annotations
 
 if __name__ == "__main__":  # `python -m pipelines.reporting`: the command itself, before this module's imports
-    from .cli import exit_process, run_command
+    from .cli import run_module
 
-    exit_process(lambda: run_command("reporting", prog="python -m pipelines.reporting"))
+    run_module("reporting")
 
 from datetime import date, timedelta
 

@@ -9,9 +9,9 @@ then it is first moved aside to ``<db dir>/archive/before-restore-<time>/``
 from __future__ import annotations
 
 if __name__ == "__main__":  # `python -m pipelines.restore`: the command itself, before this module's imports
-    from .cli import exit_process, run_command
+    from .cli import run_module
 
-    exit_process(lambda: run_command("restore", prog="python -m pipelines.restore"))
+    run_module("restore")
 
 import json
 import os

@@ -19,9 +19,9 @@ Example:
 from __future__ import annotations
 
 if __name__ == "__main__":  # `python -m pipelines.template`: the command itself, before this module's imports
-    from .cli import exit_process, run_command
+    from .cli import run_module
 
-    exit_process(lambda: run_command("template", prog="python -m pipelines.template"))
+    run_module("template")
 
 import io
 import math

@@ -14,9 +14,9 @@ argument (it would be in the shell history and the process list).
 from __future__ import annotations
 
 if __name__ == "__main__":  # `python -m pipelines.users`: the command itself, before this module's imports
-    from .cli import exit_process, run_command
+    from .cli import run_module
 
-    exit_process(lambda: run_command("users", prog="python -m pipelines.users"))
+    run_module("users")
 
 
 def main(argv: list[str] | None = None) -> int:
