@@ -124,10 +124,17 @@ with st.container(border=True):
     periods = plan_periods(ref, kind)
     reported = q(queries.reported_period_ends, unit)
     if periods:
-        idx = next_unreported(periods, reported)
-        period = c3.selectbox("报告期", periods, index=idx, format_func=lambda p: p.label,
-                              key=f"tpl_period_{unit}_{kind}_{len(reported)}",  # a new default once more is reported
+        # one widget whatever the unit (a period picked just after the unit, before the page has
+        # caught up, is kept); its default is the unit's next unreported period, set anew when the
+        # unit, the kind or the unit's returns change, unless the period was itself just picked
+        context, chosen = (unit, kind, len(reported)), st.session_state.get("tpl_period")
+        if chosen not in periods or (st.session_state.get("_tpl_context") != context
+                                     and chosen == st.session_state.get("_tpl_shown")):
+            st.session_state["tpl_period"] = periods[next_unreported(periods, reported)]
+        st.session_state["_tpl_context"] = context
+        period = c3.selectbox("报告期", periods, format_func=lambda p: p.label, key="tpl_period",
                               help="默认为该单位尚未报送的下一个报告期")
+        st.session_state["_tpl_shown"] = period
         earlier = [d for d in reported if pd.Timestamp(d).date() < period.start]
         done_here = any(pd.Timestamp(d).date() == period.end for d in reported)
         if done_here:  # the template corrects that period's current version (template.template_source)

@@ -644,6 +644,23 @@ def test_template_download_defaults_to_the_next_unreported_period(monkeypatch, s
     assert any("模板为空白" in c.value for c in at.caption)
 
 
+def test_template_period_picked_right_after_the_unit_is_kept(monkeypatch, small_db):
+    """A quick user picks the unit, then the period before the page has caught up: both choices
+    reach the same run, and the period is theirs, not the new unit's default (2019H2)."""
+    at = open_page(monkeypatch, small_db)
+
+    def period_box():
+        return next(s for s in at.selectbox if s.label == "报告期")
+
+    at.selectbox(key="tpl_unit").set_value(UNIT)
+    period_box().set_value(parse_period("2018H2"))
+    at.run()
+    assert not at.exception
+    assert period_box().value.code == "2018H2"
+    at.selectbox(key="tpl_unit").set_value("150100").run()  # another unit alone: its own default again
+    assert period_box().value.code == "2018H1"
+
+
 # --------------------------------------------------------------------------
 # Demo data: archived (renamed, never deleted) and replaced by an empty database
 def test_archive_database_moves_everything_and_starts_empty(small_db):
