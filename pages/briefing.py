@@ -11,7 +11,9 @@ from pipelines import queries
 from pipelines.briefing import DOCX_MIME, ZIP_MIME, pack_for
 from pipelines.narrative import briefing_figures, narrative
 from ui import filters
-from ui.common import data_key, db_path, esc, figure, page_header, print_view, q, reference, require_data, show_chart
+from ui.common import (
+    data_key, db_path, esc, figure, on_demand, page_header, print_view, q, reference, require_data, show_chart,
+)
 
 
 
@@ -61,8 +63,9 @@ cols = st.columns(4)
 for i, (label, value) in enumerate(text.key_figures):
     cols[i % 4].metric(esc(label), esc(value))
 
-with st.expander("复制全文（纯文本）", expanded=False):
-    st.code(text.text(), language=None, wrap_lines=True)
+copy_box = on_demand("复制全文（纯文本）", key="briefing_copy")
+if copy_box.open:
+    copy_box.code(text.text(), language=None, wrap_lines=True)
 
 st.markdown("#### 主要图表")
 figs = dict(figure(briefing_figures, data, ref))

@@ -22,8 +22,8 @@ from pipelines.vocab import (
 )
 from ui import filters
 from ui.common import (
-    excel_bytes, figure, fmt_date, page_header, q, reference, require_data, show_chart, show_table,
-    table_height,
+    excel_bytes, figure, fmt_date, on_demand, page_header, q, reference, require_data, show_chart,
+    show_table, table_height,
 )
 
 ref = reference()
@@ -321,13 +321,15 @@ else:
     }), hide_index=True, width="stretch")
 versions = q(queries.submission_history, code)
 versions = versions[pd.to_datetime(versions["period_end"]).dt.date <= as_of] if len(versions) else versions
-with st.expander(f"全部报送版本（{len(versions)}份）", expanded=False):
-    if versions.empty:
-        st.caption("没有报送记录。")
-    else:
-        show_table(pd.DataFrame({
-            "报告期": versions["period_code"].map(_label),
-            "版本": versions["version"], "接收时间": versions["received_at"], "状态": versions["state"],
-            "来源": versions["source_zh"], "文件": versions["file_name"],
-            "错误": versions["n_errors"], "提示": versions["n_warnings"],
-        }), hide_index=True, width="stretch")
+versions_box = on_demand(f"全部报送版本（{len(versions)}份）", key=f"region_versions_{code}")
+if versions_box.open:
+    with versions_box:
+        if versions.empty:
+            st.caption("没有报送记录。")
+        else:
+            show_table(pd.DataFrame({
+                "报告期": versions["period_code"].map(_label),
+                "版本": versions["version"], "接收时间": versions["received_at"], "状态": versions["state"],
+                "来源": versions["source_zh"], "文件": versions["file_name"],
+                "错误": versions["n_errors"], "提示": versions["n_warnings"],
+            }), hide_index=True, width="stretch")

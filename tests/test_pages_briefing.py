@@ -46,6 +46,15 @@ def test_briefing_page_region_text_and_figures(demo, monkeypatch):
     assert "在册合作事项" in at.get("plotly_chart")[0].proto.spec and at.query_params["chart"] == "03_各盟市在册合作事项"
 
 
+def test_briefing_full_text_is_drawn_when_its_box_is_opened(demo, monkeypatch):
+    at = open_briefing(monkeypatch, demo, as_of="2019-12-31")
+    assert [e.label for e in at.expander if "复制全文" in e.label] and not at.code  # closed: not drawn
+    at.session_state["briefing_copy"] = True  # opened, as a click on it does
+    at.run()
+    text = at.code[0].value
+    assert "一、总体进展" in text and "五、数据说明" in text and "**" not in text  # plain text to copy
+
+
 def test_briefing_page_one_unit_from_the_link(demo, monkeypatch):
     at = open_briefing(monkeypatch, demo, as_of="2019-06-30", scope="150200")
     md = "\n".join(m.value for m in at.markdown)

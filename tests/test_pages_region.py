@@ -109,6 +109,17 @@ def test_unit_from_url_opens_its_view(demo, monkeypatch):
     assert any(t.get("name") == "所选单位" and t["locations"] == ["150200"] for t in mp["data"])
 
 
+def test_every_version_of_a_unit_is_listed_once_its_box_is_opened(demo, monkeypatch):
+    at = open_page(monkeypatch, demo, "region", as_of="2019-12-31", unit="150200")
+    box = next(e for e in at.expander if e.label.startswith("全部报送版本"))
+    assert box.label == "全部报送版本（5份）" and not any("接收时间" in d.value.columns for d in at.dataframe)
+    at.session_state["region_versions_150200"] = True  # opened, as a click on it does
+    at.run()
+    versions = next(d.value for d in at.dataframe if "接收时间" in d.value.columns)
+    # four half-years, 2019H1 sent twice (the demo's correction)
+    assert len(versions) == 5 and sorted(versions["版本"].tolist()) == [1, 1, 1, 1, 2]
+
+
 def test_unit_carried_forward_is_said(demo, monkeypatch):
     at = open_page(monkeypatch, demo, "region", as_of="2019-12-31", unit="152900")
     assert "阿拉善盟（152900）" in texts(at)

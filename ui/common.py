@@ -341,6 +341,13 @@ def demo_banner() -> None:
                    "在「数据报送」页载入真实报表前，请勿引用本页数字。", icon=":material/science:")
 
 
+def on_demand(label: str, key: str, **kwargs):
+    """A closed expander whose content is drawn only once it is opened (``if box.open:`` before
+    filling it): a closed expander's content is otherwise sent and laid out on every load (the
+    简报 page's full text as a code block took about 0.15 s of each load). Opening it reruns the page."""
+    return st.expander(label, expanded=False, key=key, on_change="rerun", **kwargs)
+
+
 def show_chart(fig, key: str | None = None, export: bool = True, **kwargs):
     """Render a figure with the shared config, and an export for briefings.
 
