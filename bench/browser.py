@@ -87,7 +87,7 @@ def floor_server():
 # script twice, e.g. after setting the URL: a first "done" can come before the second run.)
 # Not a change a user sees: what happens inside a <canvas>, which is never drawn (the data grid
 # puts an accessibility copy of its cells there about 0.3 s after it has drawn them; counted
-# before 2026-12-04, it added the same 0.3 s to the floor page and to every page with a table).
+# until 2026-12-03, it added the same 0.3 s to the floor page and to every page with a table).
 STAMP = """new MutationObserver((records) => {
   const seen = (r) => { const e = r.target.nodeType === 1 ? r.target : r.target.parentElement;
                         return !(e && e.closest("canvas")); };
