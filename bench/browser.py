@@ -1,15 +1,17 @@
 """Benchmark: every page as a manager feels it, in headless Chromium, against a floor page.
 
-For every page of app.py's navigation (read from app.py): open it once (warm-up: the server's
+For every page of app.py's navigation (ui/navigation.py): open it once (warm-up: the server's
 query caches fill, the browser caches the scripts), then open it again ``--repeat`` times (as a
-reload does: warm) and take the median of the time from the start until the page's script run is over and every chart has
-drawn (every plotly chart laid out, maps included, every table's grid drawn). Also from the
-sidebar: from 总览, a click on the page's link until the same state (median of ``--repeat``).
+reload does: warm) and take the median of the time from the start until the page's script run
+is over and every chart has drawn (every plotly chart laid out, maps included, every table's
+grid drawn), taken at the page's last change a user can see (STAMP). Also from the sidebar:
+from 总览, a click on the page's link until the same state (median of ``--repeat``).
 
 In the same run, the floor page (bench/floor_page.py: one 14-bar plotly chart and one 14-row
-table, the app's own chart config and table helper, served as the app is: ui.launch) is measured
-the same way, opened in turns with each page so that each pair meets the same load; each page's ratio is to the floor. Absolute times swing by 2x on this shared machine;
-ratios hold better.
+table, the app's own chart config and table helper, served as the app is: ui.launch) is
+measured the same way, opened in turns with each page so that each pair meets the same load;
+each page's ratio is to the floor. Absolute times swing by 2x on this shared machine; ratios
+hold better.
 
     python bench/browser.py [--db PATH] [--repeat 3] [--pages overview,region] [--trace DIR] [--port N]
 
